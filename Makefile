@@ -1,0 +1,50 @@
+# Order-to-cash suite: the commands a developer and CI use.
+# `make run` and `make test` are the two the README promises.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## Start PostgreSQL, Kafka and the five services locally and show their health
+	@scripts/run.sh
+
+stop: ## Stop the services, then PostgreSQL and Kafka
+	@scripts/services.sh down
+	@scripts/infra/infra.sh down
+
+status: ## Health of the infrastructure and of each service
+	@scripts/infra/infra.sh status
+	@scripts/services.sh status
+
+test: ## Run every test against a real PostgreSQL and Kafka (started if needed)
+	@scripts/test.sh
+
+lint: ## cargo fmt --check, clippy -D warnings, sqlx offline data check
+	cargo fmt --all --check
+	SQLX_OFFLINE=true cargo clippy --workspace --all-targets -- -D warnings
+	scripts/sqlx-prepare.sh --check
+
+fmt: ## Format the code
+	cargo fmt --all
+
+sqlx-prepare: ## Regenerate the committed .sqlx query data after changing a query or migration
+	@scripts/sqlx-prepare.sh
+
+infra-up: ## Start PostgreSQL and Kafka (installs them if missing)
+	@scripts/infra/infra.sh up
+
+infra-down: ## Stop PostgreSQL and Kafka
+	@scripts/infra/infra.sh down
+
+infra-status: ## Is PostgreSQL / Kafka running?
+	@scripts/infra/infra.sh status
+
+infra-reset: ## Stop and delete all local data (keeps downloaded jars)
+	@scripts/infra/infra.sh reset
+
+token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
+	@cargo run --quiet -p otc-shared --bin otc-dev-token -- --tenant $${TENANT:-acme} --subject $${SUBJECT:-$$USER} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))

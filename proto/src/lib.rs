@@ -1,0 +1,31 @@
+//! Generated protobuf types and gRPC stubs of the suite's contracts
+//! (`proto/otc/...`), plus the descriptor set that gRPC reflection serves.
+
+// Generated code: the restriction lints that guard our own code do not apply.
+#![allow(clippy::all, clippy::pedantic, clippy::as_conversions, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+/// Encoded `FileDescriptorSet` of every contract, for `tonic-reflection`.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/otc_descriptor.bin"));
+
+pub mod otc {
+    pub mod types {
+        pub mod v1 {
+            tonic::include_proto!("otc.types.v1");
+        }
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("otc.events.v1");
+        }
+    }
+    pub mod ops {
+        pub mod v1 {
+            tonic::include_proto!("otc.ops.v1");
+        }
+    }
+}
+
+pub use otc::events::v1 as events;
+pub use otc::ops::v1 as ops;
+pub use otc::types::v1 as types;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Front door for the local infrastructure (PostgreSQL + Kafka, no Docker).
+#
+#   scripts/infra/infra.sh up       install what is missing, start both, wait until ready
+#   scripts/infra/infra.sh down     stop both (SIGTERM, then SIGKILL after $OTC_STOP_TIMEOUT s)
+#   scripts/infra/infra.sh status   state of each; exit code != 0 if either is down
+#   scripts/infra/infra.sh reset    down + delete data (downloaded Kafka jars are kept)
+#   scripts/infra/infra.sh env      print `export` lines; use: eval "$(scripts/infra/infra.sh env)"
+#
+# Details in postgres.sh / kafka.sh and README.md. Set OTC_EXTERNAL_PG=1 /
+# OTC_EXTERNAL_KAFKA=1 (with OTC_PG_ADMIN_URL / OTC_KAFKA_BROKERS) to use
+# existing servers instead; then only reachability is checked.
+set -euo pipefail
+INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=postgres.sh
+source "$INFRA_DIR/postgres.sh"
+# shellcheck source=kafka.sh
+source "$INFRA_DIR/kafka.sh"
+
+# export NAME=value, single-quoted only when the value needs it.
+print_export() { # name value
+  local v=$2
+  if [[ ! "$v" =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then v="'${v//\'/\'\\\'\'}'"; fi
+  printf 'export %s=%s\n' "$1" "$v"
+}
+
+infra_env() {
+  print_export OTC_PG_ADMIN_URL "$OTC_PG_ADMIN_URL"
+  print_export OTC_KAFKA_BROKERS "$OTC_KAFKA_BROKERS"
+  local s
+  for s in "${OTC_PG_SERVICES[@]}"; do
+    print_export "OTC_${s^^}_DATABASE_URL" "$(pg_db_url "otc_$s")"
+  done
+}
+
+cmd=${1:-}
+case "$cmd" in
+  up)
+    take_lock
+    start=$SECONDS
+    pg_up
+    kafka_up
+    ok "infrastructure up in $((SECONDS - start))s — load the settings with: eval \"\$($0 env)\""
+    ;;
+  down)
+    take_lock
+    rc=0
+    (kafka_down) || rc=1   # subshells: a failure in one still lets the other stop
+    (pg_down) || rc=1
+    exit $rc
+    ;;
+  status)
+    rc=0
+    pg_status || rc=1
+    kafka_status || rc=1
+    exit $rc
+    ;;
+  reset)
+    take_lock
+    rc=0
+    (kafka_reset) || rc=1
+    (pg_reset) || rc=1
+    exit $rc
+    ;;
+  env)
+    infra_env
+    ;;
+  *)
+    echo "usage: $0 up|down|status|reset|env" >&2
+    exit 2
+    ;;
+esac

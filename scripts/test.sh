@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: starts the real PostgreSQL and Kafka (installing what is
+# missing), builds the service binaries, and runs every test of the
+# workspace against them.
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+started=$(date +%s)
+
+scripts/infra/infra.sh up
+eval "$(scripts/infra/infra.sh env)"
+# Queries are checked at compile time against the committed .sqlx data.
+export SQLX_OFFLINE=true
+
+echo "==> building the workspace and the service binaries" >&2
+cargo build --workspace --bins --tests
+echo "==> running the tests" >&2
+cargo test --workspace --no-fail-fast
+echo "==> tests finished in $(( $(date +%s) - started ))s" >&2

@@ -1,0 +1,431 @@
+//! Idempotent consumer (inbox). Each record's effect and its event id are
+//! committed in one transaction; the offset is stored only after that, so a
+//! redelivery finds the id and changes nothing. Transient failures are
+//! retried with backoff; a record that can never be applied (a poison
+//! record) goes to `<topic>.dlq.<consumer>` with the reason in its headers,
+//! and the consumer moves on.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::events::{EventEnvelope, RecordHeaders, header};
+use crate::kafka::{KafkaSettings, TopicSpec, topics};
+
+/// Headers added to a dead-lettered record (its original headers are kept).
+pub mod dlq_header {
+    pub const ERROR: &str = "dlq_error";
+    pub const CONSUMER: &str = "dlq_consumer";
+    pub const ORIGINAL_TOPIC: &str = "dlq_original_topic";
+    pub const ORIGINAL_PARTITION: &str = "dlq_original_partition";
+    pub const ORIGINAL_OFFSET: &str = "dlq_original_offset";
+    pub const FAILED_AT: &str = "dlq_failed_at";
+}
+
+/// One consumed record, detached from the consumer's buffer.
+#[derive(Debug, Clone)]
+pub struct IncomingRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: RecordHeaders,
+}
+
+impl IncomingRecord {
+    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers: RecordHeaders::from_kafka(message.headers()),
+        }
+    }
+
+    /// The CloudEvents envelope from the headers; a record without one is
+    /// rejected (it cannot be deduplicated or attributed to a tenant).
+    pub fn envelope(&self) -> Result<EventEnvelope, HandlerError> {
+        EventEnvelope::from_headers(&self.headers)
+            .map_err(|error| HandlerError::Rejected(error.to_string()))
+    }
+
+    /// Decodes a protobuf payload, rejecting the record if it does not parse.
+    pub fn decode<M: prost::Message + Default>(&self) -> Result<M, HandlerError> {
+        M::decode(self.payload.as_slice()).map_err(|error| {
+            HandlerError::Rejected(format!("payload is not a valid protobuf message: {error}"))
+        })
+    }
+
+    pub fn key_text(&self) -> Option<&str> {
+        self.key
+            .as_deref()
+            .and_then(|key| std::str::from_utf8(key).ok())
+    }
+}
+
+/// Why a record was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying: the database is down, a deadlock, a timeout.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Never going to work (malformed, fails validation): dead-letter it.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_transient(&error) {
+            Self::Transient(error.into())
+        } else {
+            Self::Rejected(format!("database refused the effect: {error}"))
+        }
+    }
+}
+
+/// What a consumer does with each record. `apply` runs inside the inbox
+/// transaction (already scoped to the record's tenant); it must do all its
+/// writes through it.
+pub trait EventHandler: Send + Sync + 'static {
+    /// The id redeliveries are recognised by; by default the `ce_id` header.
+    fn event_id(&self, record: &IncomingRecord) -> Result<String, HandlerError> {
+        record
+            .headers
+            .get(header::ID)
+            .filter(|id| !id.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| HandlerError::Rejected(format!("header `{}` is missing", header::ID)))
+    }
+
+    fn apply(
+        &self,
+        transaction: &mut Transaction<'static, Postgres>,
+        record: &IncomingRecord,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    DeadLettered,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+/// A named consumer (its group id is `<service>.<name>`) of some topics.
+pub struct InboxConsumer<H> {
+    pub name: String,
+    pub group_id: String,
+    pub topics: Vec<String>,
+    pool: PgPool,
+    kafka: KafkaSettings,
+    producer: FutureProducer,
+    handler: H,
+    max_backoff: Duration,
+}
+
+impl<H: EventHandler> InboxConsumer<H> {
+    pub fn new(
+        service: &str,
+        name: &str,
+        topics: &[&str],
+        pool: PgPool,
+        kafka: KafkaSettings,
+        producer: FutureProducer,
+        handler: H,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            group_id: format!("{service}.{name}"),
+            topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),
+            pool,
+            kafka,
+            producer,
+            handler,
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+
+    pub fn with_max_backoff(mut self, max_backoff: Duration) -> Self {
+        self.max_backoff = max_backoff;
+        self
+    }
+
+    /// The topics it reads and their dead-letter topics, for creation.
+    pub fn topic_specs(&self) -> Vec<TopicSpec> {
+        self.topics
+            .iter()
+            .flat_map(|topic| {
+                [
+                    TopicSpec::new(topic),
+                    TopicSpec::new(&topics::dead_letter(topic, &self.name)),
+                ]
+            })
+            .collect()
+    }
+
+    fn create_consumer(&self) -> anyhow::Result<StreamConsumer> {
+        let consumer: StreamConsumer = self
+            .kafka
+            .client_config(&self.group_id)
+            .set("group.id", &self.group_id)
+            .set("enable.auto.commit", "true")
+            // Offsets are stored by hand, only once the effect is committed.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.commit.interval.ms", "1000")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .create()
+            .with_context(|| format!("could not create consumer {}", self.group_id))?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .with_context(|| format!("could not subscribe {} to {topics:?}", self.group_id))?;
+        Ok(consumer)
+    }
+
+    /// Consumes until `shutdown` is cancelled; commits the stored offsets on
+    /// the way out.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if self.kafka.create_topics {
+            crate::kafka::ensure_topics(&self.kafka, &self.topic_specs()).await?;
+        }
+        let consumer = self.create_consumer()?;
+        tracing::info!(consumer = %self.group_id, topics = ?self.topics, "consumer started");
+        loop {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => break,
+                received = consumer.recv() => received,
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(consumer = %self.group_id, %error, "Kafka consumer error");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            let record = IncomingRecord::from_message(&message);
+            let Some(outcome) = self.process(&record, &shutdown).await else {
+                // Shut down mid-retry: the offset stays unstored, the record
+                // is redelivered to whoever consumes next.
+                break;
+            };
+            metrics::counter!("otc_consumer_records_total", "consumer" => self.group_id.clone(), "outcome" => outcome.label())
+                .increment(1);
+            if let Err(error) = consumer.store_offset_from_message(&message) {
+                tracing::warn!(consumer = %self.group_id, %error, "could not store offset");
+            }
+        }
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing consumed yet is the usual cause; the inbox covers redelivery anyway.
+            tracing::debug!(consumer = %self.group_id, %error, "final offset commit");
+        }
+        tracing::info!(consumer = %self.group_id, "consumer stopped");
+        Ok(())
+    }
+
+    /// Applies one record, retrying transient failures with exponential
+    /// backoff; `None` if shutdown interrupted the retries.
+    pub async fn process(
+        &self,
+        record: &IncomingRecord,
+        shutdown: &CancellationToken,
+    ) -> Option<Outcome> {
+        let span = tracing::info_span!(
+            "kafka.consume",
+            otel.kind = "consumer",
+            consumer = %self.group_id,
+            topic = %record.topic,
+            partition = record.partition,
+            offset = record.offset,
+        );
+        crate::telemetry::set_parent(
+            &span,
+            record.headers.get(header::TRACEPARENT),
+            record.headers.get(header::TRACESTATE),
+        );
+        self.process_with_retries(record, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    async fn process_with_retries(
+        &self,
+        record: &IncomingRecord,
+        shutdown: &CancellationToken,
+    ) -> Option<Outcome> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let result = match self.handler.event_id(record) {
+                Ok(event_id) => self.apply_once(record, &event_id).await,
+                Err(error) => Err(error),
+            };
+            let error = match result {
+                Ok(outcome) => return Some(outcome),
+                Err(HandlerError::Rejected(reason)) => {
+                    return self
+                        .dead_letter_with_retries(record, &reason, shutdown)
+                        .await;
+                }
+                Err(HandlerError::Transient(error)) => error,
+            };
+            metrics::counter!("otc_consumer_retries_total", "consumer" => self.group_id.clone())
+                .increment(1);
+            tracing::warn!(
+                error = format!("{error:#}"),
+                ?backoff,
+                "transient failure, retrying"
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => return None,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.max_backoff);
+        }
+    }
+
+    async fn apply_once(
+        &self,
+        record: &IncomingRecord,
+        event_id: &str,
+    ) -> Result<Outcome, HandlerError> {
+        let tenant = record.headers.get(header::TENANT).map(str::to_owned);
+        let mut transaction = self.pool.begin().await?;
+        if let Some(tenant) = &tenant {
+            crate::db::set_tenant(&mut transaction, tenant).await?;
+        }
+        let first_delivery = sqlx::query!(
+            r#"INSERT INTO inbox (consumer, event_id, tenant, event_type, topic, partition, record_offset)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (consumer, event_id) DO NOTHING"#,
+            self.name,
+            event_id,
+            tenant,
+            record.headers.get(header::TYPE),
+            record.topic,
+            record.partition,
+            record.offset,
+        )
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+            == 1;
+        if !first_delivery {
+            transaction.rollback().await?;
+            tracing::debug!(event_id, "already applied, skipping");
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler.apply(&mut transaction, record).await?;
+        transaction.commit().await?;
+        Ok(Outcome::Applied)
+    }
+
+    async fn dead_letter_with_retries(
+        &self,
+        record: &IncomingRecord,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> Option<Outcome> {
+        tracing::error!(reason, "poison record, sending it to the dead-letter topic");
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.dead_letter(record, reason).await {
+                Ok(()) => return Some(Outcome::DeadLettered),
+                Err(error) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "dead-lettering failed, retrying"
+                ),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return None,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.max_backoff);
+        }
+    }
+
+    async fn dead_letter(&self, record: &IncomingRecord, reason: &str) -> anyhow::Result<()> {
+        let already = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "count!" FROM dead_letters
+               WHERE consumer = $1 AND topic = $2 AND partition = $3 AND record_offset = $4"#,
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if already > 0 {
+            return Ok(());
+        }
+        let dead_letter_topic = topics::dead_letter(&record.topic, &self.name);
+        let mut headers = record.headers.clone();
+        headers.insert(dlq_header::ERROR, reason);
+        headers.insert(dlq_header::CONSUMER, &self.group_id);
+        headers.insert(dlq_header::ORIGINAL_TOPIC, &record.topic);
+        headers.insert(
+            dlq_header::ORIGINAL_PARTITION,
+            &record.partition.to_string(),
+        );
+        headers.insert(dlq_header::ORIGINAL_OFFSET, &record.offset.to_string());
+        headers.insert(
+            dlq_header::FAILED_AT,
+            &crate::time::to_rfc3339(crate::time::now()),
+        );
+        let mut dead_record = FutureRecord::to(&dead_letter_topic)
+            .payload(&record.payload)
+            .headers(headers.to_kafka());
+        if let Some(key) = &record.key {
+            dead_record = dead_record.key(key);
+        }
+        self.producer
+            .send(dead_record, Duration::from_secs(30))
+            .await
+            .map_err(|(error, _)| {
+                anyhow::anyhow!("could not publish to {dead_letter_topic}: {error}")
+            })?;
+        sqlx::query!(
+            r#"INSERT INTO dead_letters
+                   (consumer, topic, partition, record_offset, event_id, tenant, dead_letter_topic, error)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (consumer, topic, partition, record_offset) DO NOTHING"#,
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.headers.get(header::ID),
+            record.headers.get(header::TENANT),
+            dead_letter_topic,
+            reason,
+        )
+        .execute(&self.pool)
+        .await?;
+        metrics::counter!("otc_consumer_dead_letters_total", "consumer" => self.group_id.clone())
+            .increment(1);
+        Ok(())
+    }
+}

@@ -1,0 +1,30 @@
+//! The shared crate of the order-to-cash suite: everything more than one
+//! service needs, written once.
+//!
+//! - [`money`]: exact money and currencies; [`ids`], [`time`], [`domain`]:
+//!   typed ids, timestamps and the enums shared across services.
+//! - [`events`]: the CloudEvents envelope carried in Kafka headers;
+//!   [`outbox`]: the transactional outbox and its relay; [`inbox`]: the
+//!   idempotent consumer with retries and dead-letter topics.
+//! - [`auth`]: JWT verification, roles and permissions.
+//! - [`config`], [`telemetry`], [`db`], [`kafka`], [`runtime`]: the service
+//!   skeleton every binary is built from.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod ids;
+pub mod inbox;
+pub mod kafka;
+pub mod money;
+pub mod ops;
+pub mod outbox;
+pub mod runtime;
+pub mod telemetry;
+pub mod time;
+
+pub use ids::TenantId;
+pub use money::{Currency, Money, MoneyError};
