@@ -2,7 +2,15 @@
 //! (`proto/otc/...`), plus the descriptor set that gRPC reflection serves.
 
 // Generated code: the restriction lints that guard our own code do not apply.
-#![allow(clippy::all, clippy::pedantic, clippy::as_conversions, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
 
 /// Encoded `FileDescriptorSet` of every contract, for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

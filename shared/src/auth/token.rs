@@ -449,4 +449,69 @@ mod tests {
         let error = short.validate().unwrap_err().to_string();
         assert!(error.contains("OTC_AUTH__HS256_SECRET"), "{error}");
     }
+
+    fn rs256_token(kid: Option<&str>) -> String {
+        let private = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/auth/testdata/test-rs256-private.pem"
+        ))
+        .unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = kid.map(str::to_owned);
+        let claims = issuer().claims(
+            &acme(),
+            "rsa-user",
+            &[Role::Executive],
+            Duration::from_secs(60),
+        );
+        encode(
+            &header,
+            &claims,
+            &EncodingKey::from_rsa_pem(&private).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rs256_from_a_public_key_file_and_from_a_jwks_file() {
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth/testdata");
+        let mut pem = settings();
+        pem.hs256_secret = None;
+        pem.rs256_public_key_file = Some(testdata.join("test-rs256-public.pem"));
+        let verifier = TokenVerifier::from_settings(&pem).unwrap();
+        assert_eq!(
+            verifier.verify(&rs256_token(None)).unwrap().subject,
+            "rsa-user"
+        );
+        // An HS256 token signed with anything is refused by an RS256 verifier.
+        let hs256 = issuer()
+            .mint(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60))
+            .unwrap();
+        assert!(matches!(
+            verifier.verify(&hs256),
+            Err(AuthError::InvalidToken(_))
+        ));
+
+        let mut jwks = settings();
+        jwks.hs256_secret = None;
+        jwks.jwks_file = Some(testdata.join("test-jwks.json"));
+        let verifier = TokenVerifier::from_settings(&jwks).unwrap();
+        assert_eq!(
+            verifier
+                .verify(&rs256_token(Some("test-key-1")))
+                .unwrap()
+                .subject,
+            "rsa-user"
+        );
+        assert_eq!(
+            verifier.verify(&rs256_token(Some("rotated-away"))),
+            Err(AuthError::InvalidToken(
+                "no key `rotated-away` in the key set".to_owned()
+            ))
+        );
+        assert!(matches!(
+            verifier.verify(&rs256_token(None)),
+            Err(AuthError::InvalidToken(_))
+        ));
+    }
 }
