@@ -235,6 +235,7 @@ kafka_start() {
   # 9>&-: the JVM must not inherit the infra.lock descriptor.
   (
     cd "$K_ROOT"
+    # shellcheck disable=SC2016  # $$ / $1 are for the inner bash
     exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$K_PID_FILE" \
       java "${K_HEAP_OPTS[@]}" "${K_JVM_OPTS[@]}" -cp "$K_LIBS/*" kafka.Kafka "$K_CONF"
   ) </dev/null >>"$K_OUT" 2>&1 9>&- &

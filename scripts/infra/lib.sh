@@ -20,6 +20,7 @@ OTC_RUN_DIR="$OTC_CACHE_DIR/run"
 : "${OTC_PG_PASSWORD:=otc}"
 : "${OTC_EXTERNAL_PG:=0}"
 OTC_PG_HOST=127.0.0.1
+# shellcheck disable=SC2034  # used by postgres.sh / infra.sh
 OTC_PG_SERVICES=(order billing payments collections reporting)  # database otc_<service>
 
 # Kafka

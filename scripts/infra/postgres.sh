@@ -155,7 +155,8 @@ password_encryption = 'scram-sha-256'
 max_connections = 300
 shared_buffers = 256MB
 fsync = on
-synchronous_commit = off        # tests: no durability wait on commit (no corruption risk)
+# synchronous_commit stays on: the inbox and outbox rely on a commit being durable
+# before a Kafka offset is stored, including across a database crash in fault tests.
 timezone = 'UTC'
 log_timezone = 'UTC'
 logging_collector = off         # stderr goes to \$OTC_CACHE_DIR/logs/postgres.log via pg_ctl -l

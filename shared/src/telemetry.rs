@@ -203,3 +203,83 @@ impl tonic::service::Interceptor for TraceContextInterceptor {
         Ok(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A subscriber with the OpenTelemetry layer, as `init` installs, but
+    /// scoped to one test.
+    fn with_tracing<T>(body: impl FnOnce() -> T) -> T {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, body)
+    }
+
+    #[test]
+    fn trace_context_survives_a_hop_through_headers() {
+        with_tracing(|| {
+            let producer_span = tracing::info_span!("produce");
+            let (headers, producer_trace_id) =
+                producer_span.in_scope(|| (current_trace_context(), current_trace_id()));
+            let traceparent = headers
+                .get("traceparent")
+                .expect("a traceparent for the current span");
+            assert!(traceparent.starts_with("00-"), "{traceparent}");
+            let producer_trace_id = producer_trace_id.expect("a trace id");
+            assert!(traceparent.contains(&producer_trace_id));
+
+            // The consumer side: a new span made a child of the carried context.
+            let consumer_span = tracing::info_span!("consume");
+            set_parent(&consumer_span, Some(traceparent), None);
+            let consumer_trace_id = consumer_span.in_scope(current_trace_id);
+            assert_eq!(
+                consumer_trace_id.as_deref(),
+                Some(producer_trace_id.as_str())
+            );
+
+            // Garbage is ignored: a fresh trace starts instead.
+            let unrelated = tracing::info_span!("unrelated");
+            set_parent(&unrelated, Some("not-a-traceparent"), None);
+            assert_ne!(
+                unrelated.in_scope(current_trace_id),
+                Some(producer_trace_id)
+            );
+        });
+    }
+
+    #[test]
+    fn grpc_spans_continue_the_callers_trace() {
+        with_tracing(|| {
+            let caller = tracing::info_span!("caller");
+            let traceparent = caller
+                .in_scope(current_trace_context)
+                .remove("traceparent")
+                .expect("traceparent");
+            let request = http::Request::builder()
+                .uri("/otc.ops.v1.OperationsService/GetOutboxStatus")
+                .header("traceparent", &traceparent)
+                .body(())
+                .expect("request");
+            let server_span = grpc_request_span(&request);
+            let server_trace_id = server_span.in_scope(current_trace_id).expect("trace id");
+            assert!(traceparent.contains(&server_trace_id));
+
+            // And the client interceptor puts the current context into metadata.
+            let outgoing = caller
+                .in_scope(|| {
+                    use tonic::service::Interceptor;
+                    TraceContextInterceptor.call(tonic::Request::new(()))
+                })
+                .expect("interceptor");
+            assert_eq!(
+                outgoing
+                    .metadata()
+                    .get("traceparent")
+                    .and_then(|value| value.to_str().ok()),
+                Some(traceparent.as_str())
+            );
+        });
+    }
+}
