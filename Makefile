@@ -47,4 +47,4 @@ infra-reset: ## Stop and delete all local data (keeps downloaded jars)
 	@scripts/infra/infra.sh reset
 
 token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
-	@cargo run --quiet -p otc-shared --bin otc-dev-token -- --tenant $${TENANT:-acme} --subject $${SUBJECT:-$$USER} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
+	@cargo run --quiet -p otc-shared --bin otc-dev-token -- --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))

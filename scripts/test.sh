@@ -15,5 +15,12 @@ export SQLX_OFFLINE=true
 echo "==> building the workspace and the service binaries" >&2
 cargo build --workspace --bins --tests
 echo "==> running the tests" >&2
-cargo test --workspace --no-fail-fast
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+# One closing line over every test binary (doc-test runs close on "0 passed").
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
 echo "==> tests finished in $(( $(date +%s) - started ))s" >&2
+exit "$status"
