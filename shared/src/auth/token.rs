@@ -1,34 +1,52 @@
-//! JWT verification (HS256 for local use, RS256 from a PEM key or a JWKS file
-//! in production) and, for local development and tests, minting.
+//! JWT bearer tokens: verification (HS256 for local use; RS256 from a PEM
+//! public key or a JWKS file in production) and, for local development and
+//! tests only, HS256 minting.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::errors::{Error as JwtError, ErrorKind};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, Permission, Role, permissions_of};
+use super::{AuthError, Principal, Role};
+use crate::config::env_variable_for;
 use crate::ids::TenantId;
 
 /// The HS256 secret the local set-up signs and verifies with. For local
-/// development and tests only: production configures its own keys.
+/// development and tests only: it is public, so any deployment reachable by
+/// anyone else must configure its own secret or RS256 keys.
 pub const LOCAL_DEV_HS256_SECRET: &str = "otc-local-development-only-hs256-secret-0001";
 
+/// HS256 is only as strong as its secret; RFC 7518 asks for at least the
+/// hash size (256 bits).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// More clock skew than this would let expired tokens live on noticeably.
+pub const MAX_LEEWAY_SECONDS: u64 = 300;
+
+/// The `auth` section of the service configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
+    /// The `iss` every token must carry.
     #[serde(default = "default_issuer")]
     pub issuer: String,
+    /// The `aud` every token must carry (or include).
     #[serde(default = "default_audience")]
     pub audience: String,
+    /// Local development: a shared HS256 secret (at least 32 bytes).
     pub hs256_secret: Option<SecretString>,
+    /// Production: the identity provider's RS256 public key (PEM).
     pub rs256_public_key_file: Option<PathBuf>,
+    /// Production with key rotation: a JWKS file; the token's `kid` picks the key.
     pub jwks_file: Option<PathBuf>,
+    /// Clock skew tolerated on `exp` and `nbf`.
     #[serde(default = "default_leeway_seconds")]
     pub leeway_seconds: u64,
     /// Tenants this deployment serves; empty means any.
@@ -48,129 +66,154 @@ fn default_leeway_seconds() -> u64 {
     30
 }
 
+/// A configuration error that names the setting and its variable.
+fn setting_error(field: &str, reason: impl std::fmt::Display) -> AuthError {
+    AuthError::Configuration(format!(
+        "auth.{field} (env {}): {reason}",
+        env_variable_for(&format!("auth.{field}"))
+    ))
+}
+
 impl AuthSettings {
+    /// Settings for the local set-up: HS256 with [`LOCAL_DEV_HS256_SECRET`].
+    pub fn local_development() -> Self {
+        Self {
+            issuer: default_issuer(),
+            audience: default_audience(),
+            hs256_secret: Some(SecretString::from(LOCAL_DEV_HS256_SECRET)),
+            rs256_public_key_file: None,
+            jwks_file: None,
+            leeway_seconds: default_leeway_seconds(),
+            allowed_tenants: Vec::new(),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), AuthError> {
-        let sources = [
+        let sources_set = [
             self.hs256_secret.is_some(),
             self.rs256_public_key_file.is_some(),
             self.jwks_file.is_some(),
-        ];
-        if sources.iter().filter(|set| **set).count() != 1 {
-            return Err(AuthError::Configuration(
-                "set exactly one of auth.hs256_secret (OTC_AUTH__HS256_SECRET), auth.rs256_public_key_file, auth.jwks_file"
-                    .to_owned(),
-            ));
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count();
+        if sources_set != 1 {
+            return Err(AuthError::Configuration(format!(
+                "set exactly one key source: auth.hs256_secret (env {}), auth.rs256_public_key_file (env {}) or auth.jwks_file (env {}); {sources_set} are set",
+                env_variable_for("auth.hs256_secret"),
+                env_variable_for("auth.rs256_public_key_file"),
+                env_variable_for("auth.jwks_file"),
+            )));
         }
         if let Some(secret) = &self.hs256_secret
-            && secret.expose_secret().len() < 32
+            && secret.expose_secret().len() < MIN_HS256_SECRET_BYTES
         {
-            return Err(AuthError::Configuration(
-                "auth.hs256_secret (OTC_AUTH__HS256_SECRET) must be at least 32 bytes".to_owned(),
+            return Err(setting_error(
+                "hs256_secret",
+                format_args!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
+            ));
+        }
+        if self.issuer.trim().is_empty() {
+            return Err(setting_error("issuer", "must not be empty"));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(setting_error("audience", "must not be empty"));
+        }
+        if self.leeway_seconds > MAX_LEEWAY_SECONDS {
+            return Err(setting_error(
+                "leeway_seconds",
+                format_args!("must be at most {MAX_LEEWAY_SECONDS}"),
             ));
         }
         for tenant in &self.allowed_tenants {
-            TenantId::parse(tenant).map_err(|error| {
-                AuthError::Configuration(format!("auth.allowed_tenants: {error}"))
-            })?;
+            TenantId::parse(tenant).map_err(|error| setting_error("allowed_tenants", error))?;
         }
         Ok(())
     }
 }
 
+/// The claims our tokens carry. Registered claims keep their JWT names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub sub: String,
+    /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
+    /// Issued at, seconds since the Unix epoch.
     pub iat: u64,
+    /// Not before, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// The tenant slug.
     pub tenant: String,
+    /// Role names (see [`Role`]).
     pub roles: Vec<String>,
 }
 
-/// Who is calling: established by the interceptor from a verified token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub tenant: TenantId,
-    pub subject: String,
-    pub roles: Vec<Role>,
+/// What the verifier reads after the library has checked signature, `iss`,
+/// `aud`, `exp` and `nbf`. Leaving `aud` to the library lets identity
+/// providers send it as an array.
+#[derive(Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    tenant: String,
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
-impl Principal {
-    pub fn has(&self, permission: Permission) -> bool {
-        self.roles
-            .iter()
-            .any(|role| permissions_of(*role).contains(&permission))
-    }
-
-    pub fn require(&self, permission: Permission) -> Result<(), AuthError> {
-        if self.has(permission) {
-            return Ok(());
-        }
-        let roles: Vec<&str> = self.roles.iter().map(|role| role.as_str()).collect();
-        Err(AuthError::PermissionDenied {
-            permission: permission.name(),
-            roles: roles.join(", "),
-        })
-    }
-}
-
-enum Keys {
+enum VerificationKeys {
+    /// An HS256 secret or an RS256 public key: every token is checked against it.
     Single(DecodingKey),
-    Set(JwkSet),
+    /// A JWKS: the token header's `kid` picks the key.
+    ByKeyId(HashMap<String, DecodingKey>),
 }
 
+/// Checks bearer tokens and turns them into [`Principal`]s.
 pub struct TokenVerifier {
-    keys: Keys,
+    keys: VerificationKeys,
     validation: Validation,
     allowed_tenants: Vec<TenantId>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys stay out of logs, even public ones: less to reason about.
+        formatter
+            .debug_struct("TokenVerifier")
+            .field("algorithms", &self.validation.algorithms)
+            .field("allowed_tenants", &self.allowed_tenants)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenVerifier {
     pub fn from_settings(settings: &AuthSettings) -> Result<Self, AuthError> {
         settings.validate()?;
         let (keys, algorithm) = if let Some(secret) = &settings.hs256_secret {
-            (
-                Keys::Single(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
-                Algorithm::HS256,
-            )
+            let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
+            (VerificationKeys::Single(key), Algorithm::HS256)
         } else if let Some(path) = &settings.rs256_public_key_file {
-            let pem = std::fs::read(path).map_err(|error| {
-                AuthError::Configuration(format!(
-                    "auth.rs256_public_key_file {}: {error}",
-                    path.display()
-                ))
-            })?;
-            let key = DecodingKey::from_rsa_pem(&pem).map_err(|error| {
-                AuthError::Configuration(format!(
-                    "auth.rs256_public_key_file {}: {error}",
-                    path.display()
-                ))
-            })?;
-            (Keys::Single(key), Algorithm::RS256)
+            let key = load_rsa_public_key(path)?;
+            (VerificationKeys::Single(key), Algorithm::RS256)
         } else if let Some(path) = &settings.jwks_file {
-            let text = std::fs::read_to_string(path).map_err(|error| {
-                AuthError::Configuration(format!("auth.jwks_file {}: {error}", path.display()))
-            })?;
-            let set: JwkSet = serde_json::from_str(&text).map_err(|error| {
-                AuthError::Configuration(format!("auth.jwks_file {}: {error}", path.display()))
-            })?;
-            (Keys::Set(set), Algorithm::RS256)
+            let keys = load_jwks(path)?;
+            (VerificationKeys::ByKeyId(keys), Algorithm::RS256)
         } else {
-            return Err(AuthError::Configuration("no key configured".to_owned()));
+            return Err(AuthError::Configuration("no key source is set".to_owned()));
         };
-        // The algorithm is pinned by configuration, never taken from the token.
+        // The algorithm comes from configuration, never from the token: this
+        // refuses `none` and HS256 tokens "signed" with an RS256 public key.
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[settings.issuer.as_str()]);
         validation.set_audience(&[settings.audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = settings.leeway_seconds;
         let allowed_tenants = settings
             .allowed_tenants
             .iter()
-            .map(|tenant| {
-                TenantId::parse(tenant).map_err(|error| AuthError::Configuration(error.to_string()))
-            })
+            .map(|tenant| TenantId::parse(tenant).map_err(|e| setting_error("allowed_tenants", e)))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             keys,
@@ -179,47 +222,22 @@ impl TokenVerifier {
         })
     }
 
+    /// The caller a token stands for, or why it is refused. Refusal reasons
+    /// never contain key material.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let key = match &self.keys {
-            Keys::Single(key) => key.clone(),
-            Keys::Set(set) => {
-                let header = decode_header(token)
-                    .map_err(|error| AuthError::InvalidToken(error.to_string()))?;
-                let kid = header.kid.ok_or_else(|| {
-                    AuthError::InvalidToken("token header has no `kid`".to_owned())
-                })?;
-                let jwk = set.find(&kid).ok_or_else(|| {
-                    AuthError::InvalidToken(format!("no key `{kid}` in the key set"))
-                })?;
-                DecodingKey::from_jwk(jwk)
-                    .map_err(|error| AuthError::InvalidToken(error.to_string()))?
-            }
-        };
-        let data = decode::<Claims>(token, &key, &self.validation).map_err(|error| match error
-            .kind()
-        {
-            ErrorKind::ExpiredSignature => AuthError::Expired,
-            ErrorKind::InvalidAudience => AuthError::InvalidToken("wrong audience".to_owned()),
-            ErrorKind::InvalidIssuer => AuthError::InvalidToken("wrong issuer".to_owned()),
-            ErrorKind::InvalidSignature => AuthError::InvalidToken("bad signature".to_owned()),
-            ErrorKind::InvalidAlgorithm => {
-                AuthError::InvalidToken("algorithm not accepted".to_owned())
-            }
-            _ => AuthError::InvalidToken(error.to_string()),
-        })?;
-        let claims = data.claims;
+        let key = self.key_for(token)?;
+        let claims = decode::<VerifiedClaims>(token, key, &self.validation)
+            .map_err(refusal)?
+            .claims;
+        if claims.sub.trim().is_empty() {
+            return Err(AuthError::InvalidToken("empty subject".to_owned()));
+        }
         let tenant = TenantId::parse(&claims.tenant)
-            .map_err(|error| AuthError::InvalidToken(error.to_string()))?;
+            .map_err(|error| AuthError::InvalidToken(format!("tenant claim: {error}")))?;
         if !self.allowed_tenants.is_empty() && !self.allowed_tenants.contains(&tenant) {
             return Err(AuthError::TenantNotAllowed(tenant.to_string()));
         }
-        let mut roles = Vec::new();
-        for role in &claims.roles {
-            match role.parse::<Role>() {
-                Ok(role) => roles.push(role),
-                Err(_) => tracing::debug!(role, "ignoring unknown role in token"),
-            }
-        }
+        let roles = known_roles(&claims);
         if roles.is_empty() {
             return Err(AuthError::InvalidToken(
                 "token carries no known role".to_owned(),
@@ -231,9 +249,118 @@ impl TokenVerifier {
             roles,
         })
     }
+
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, AuthError> {
+        let keys = match &self.keys {
+            VerificationKeys::Single(key) => return Ok(key),
+            VerificationKeys::ByKeyId(keys) => keys,
+        };
+        let header = decode_header(token).map_err(refusal)?;
+        let Some(key_id) = header.kid else {
+            return Err(AuthError::InvalidToken(
+                "token header has no `kid`".to_owned(),
+            ));
+        };
+        keys.get(&key_id)
+            .ok_or_else(|| AuthError::InvalidToken(format!("no key `{key_id}` in the key set")))
+    }
 }
 
-/// Mints HS256 tokens: for local development (`otc-dev-token`) and tests.
+/// Roles we know, once each. Unknown names are skipped rather than refused so
+/// an identity provider can carry roles for other systems in the same token.
+fn known_roles(claims: &VerifiedClaims) -> Vec<Role> {
+    let mut roles: Vec<Role> = Vec::new();
+    for name in &claims.roles {
+        match name.parse::<Role>() {
+            Ok(role) if !roles.contains(&role) => roles.push(role),
+            Ok(_) => {}
+            Err(_) => {
+                tracing::debug!(role = %name, subject = %claims.sub, "ignoring unknown role in token")
+            }
+        }
+    }
+    roles
+}
+
+/// The caller-facing reason for a library refusal.
+fn refusal(error: JwtError) -> AuthError {
+    let reason = match error.kind() {
+        ErrorKind::ExpiredSignature => return AuthError::Expired,
+        ErrorKind::ImmatureSignature => "token not yet valid".to_owned(),
+        ErrorKind::InvalidAudience => "wrong audience".to_owned(),
+        ErrorKind::InvalidIssuer => "wrong issuer".to_owned(),
+        ErrorKind::InvalidSignature => "bad signature".to_owned(),
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+            "algorithm not accepted".to_owned()
+        }
+        ErrorKind::MissingRequiredClaim(claim) => format!("missing claim `{claim}`"),
+        ErrorKind::InvalidClaimFormat(claim) => format!("malformed claim `{claim}`"),
+        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+            "malformed token".to_owned()
+        }
+        // Serde's message names the field or value at fault, which is the
+        // caller's own data: e.g. `unknown variant "none"` for `alg: none`.
+        ErrorKind::Json(error) => format!("malformed token: {error}"),
+        _ => format!("token not accepted: {error}"),
+    };
+    AuthError::InvalidToken(reason)
+}
+
+fn load_rsa_public_key(path: &Path) -> Result<DecodingKey, AuthError> {
+    let field = "rs256_public_key_file";
+    let pem = std::fs::read(path)
+        .map_err(|error| setting_error(field, format_args!("{}: {error}", path.display())))?;
+    DecodingKey::from_rsa_pem(&pem).map_err(|error| {
+        setting_error(
+            field,
+            format_args!("{}: not an RSA public key: {error}", path.display()),
+        )
+    })
+}
+
+/// The RS256 signing keys of a JWKS file, by `kid`. Keys for other uses or
+/// algorithms are skipped: providers publish those in the same set.
+fn load_jwks(path: &Path) -> Result<HashMap<String, DecodingKey>, AuthError> {
+    let field = "jwks_file";
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| setting_error(field, format_args!("{}: {error}", path.display())))?;
+    let set: JwkSet = serde_json::from_str(&text).map_err(|error| {
+        setting_error(
+            field,
+            format_args!("{}: not a JWKS: {error}", path.display()),
+        )
+    })?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(key_id) = &jwk.common.key_id else {
+            tracing::debug!("skipping a JWKS key without `kid`");
+            continue;
+        };
+        let signs = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
+        let rs256 = matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256));
+        if !(signs && rs256 && matches!(jwk.algorithm, AlgorithmParameters::RSA(_))) {
+            tracing::debug!(kid = %key_id, "skipping a JWKS key that is not an RS256 signing key");
+            continue;
+        }
+        let key = DecodingKey::from_jwk(jwk).map_err(|error| {
+            setting_error(
+                field,
+                format_args!("{}: key `{key_id}`: {error}", path.display()),
+            )
+        })?;
+        keys.insert(key_id.clone(), key);
+    }
+    if keys.is_empty() {
+        return Err(setting_error(
+            field,
+            format_args!("{}: no RS256 signing key with a `kid`", path.display()),
+        ));
+    }
+    Ok(keys)
+}
+
+/// Mints HS256 tokens, for local development (`otc-dev-token`) and tests.
+/// Production tokens come from the identity provider.
 pub struct TokenIssuer {
     issuer: String,
     audience: String,
@@ -249,6 +376,9 @@ impl TokenIssuer {
         }
     }
 
+    /// The claims [`TokenIssuer::mint`] would sign, valid from now for `ttl`;
+    /// tests change them (an `exp` in the past, another `aud`) and sign them
+    /// with [`TokenIssuer::mint_claims`].
     pub fn claims(
         &self,
         tenant: &TenantId,
@@ -263,6 +393,7 @@ impl TokenIssuer {
             sub: subject.to_owned(),
             exp: now.saturating_add(ttl.as_secs()),
             iat: now,
+            nbf: None,
             tenant: tenant.to_string(),
             roles: roles.iter().map(|role| role.as_str().to_owned()).collect(),
         }
@@ -278,240 +409,13 @@ impl TokenIssuer {
         self.mint_claims(&self.claims(tenant, subject, roles, ttl))
     }
 
-    /// Signs arbitrary claims (tests use it for expired or foreign tokens).
+    /// Signs `claims` as they are, whatever they say.
     pub fn mint_claims(&self, claims: &Claims) -> Result<String, AuthError> {
         encode(&Header::new(Algorithm::HS256), claims, &self.key)
-            .map_err(|error| AuthError::Configuration(format!("cannot sign token: {error}")))
+            .map_err(|error| AuthError::Signing(error.to_string()))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings() -> AuthSettings {
-        AuthSettings {
-            issuer: default_issuer(),
-            audience: default_audience(),
-            hs256_secret: Some(SecretString::from(LOCAL_DEV_HS256_SECRET)),
-            rs256_public_key_file: None,
-            jwks_file: None,
-            leeway_seconds: 0,
-            allowed_tenants: Vec::new(),
-        }
-    }
-
-    fn issuer() -> TokenIssuer {
-        TokenIssuer::new("otc-local", "otc", LOCAL_DEV_HS256_SECRET)
-    }
-
-    fn acme() -> TenantId {
-        TenantId::parse("acme").unwrap()
-    }
-
-    #[test]
-    fn a_valid_token_gives_the_principal() {
-        let verifier = TokenVerifier::from_settings(&settings()).unwrap();
-        let token = issuer()
-            .mint(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60))
-            .unwrap();
-        let principal = verifier.verify(&token).unwrap();
-        assert_eq!(principal.tenant, acme());
-        assert_eq!(principal.subject, "alice");
-        assert!(principal.has(Permission::InvoicesWrite));
-        assert!(matches!(
-            principal.require(Permission::WriteOffsApprove),
-            Err(AuthError::PermissionDenied {
-                permission: "write_offs.approve",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn bad_tokens_are_refused_with_the_reason() {
-        let verifier = TokenVerifier::from_settings(&settings()).unwrap();
-        let issuer = issuer();
-        let mut expired = issuer.claims(&acme(), "alice", &[Role::ArClerk], Duration::ZERO);
-        expired.exp -= 120;
-        assert_eq!(
-            verifier.verify(&issuer.mint_claims(&expired).unwrap()),
-            Err(AuthError::Expired)
-        );
-
-        let mut foreign =
-            issuer.claims(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60));
-        foreign.aud = "someone-else".to_owned();
-        assert_eq!(
-            verifier.verify(&issuer.mint_claims(&foreign).unwrap()),
-            Err(AuthError::InvalidToken("wrong audience".to_owned()))
-        );
-
-        let mut other_issuer =
-            issuer.claims(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60));
-        other_issuer.iss = "evil".to_owned();
-        assert_eq!(
-            verifier.verify(&issuer.mint_claims(&other_issuer).unwrap()),
-            Err(AuthError::InvalidToken("wrong issuer".to_owned()))
-        );
-
-        let forged = TokenIssuer::new("otc-local", "otc", "another-secret-that-is-32-bytes-long!!")
-            .mint(
-                &acme(),
-                "mallory",
-                &[Role::TenantAdmin],
-                Duration::from_secs(60),
-            )
-            .unwrap();
-        assert_eq!(
-            verifier.verify(&forged),
-            Err(AuthError::InvalidToken("bad signature".to_owned()))
-        );
-
-        // alg "none": header {"alg":"none"}, no signature.
-        let claims = issuer.claims(
-            &acme(),
-            "mallory",
-            &[Role::TenantAdmin],
-            Duration::from_secs(60),
-        );
-        let body = serde_json::to_vec(&claims).unwrap();
-        let unsigned = format!(
-            "{}.{}.",
-            base64_url_safe(br#"{"alg":"none","typ":"JWT"}"#),
-            base64_url_safe(&body)
-        );
-        assert!(matches!(
-            verifier.verify(&unsigned),
-            Err(AuthError::InvalidToken(_))
-        ));
-
-        assert!(matches!(
-            verifier.verify("garbage"),
-            Err(AuthError::InvalidToken(_))
-        ));
-
-        let mut no_roles = issuer.claims(&acme(), "alice", &[], Duration::from_secs(60));
-        no_roles.roles = vec!["wizard".to_owned()];
-        assert_eq!(
-            verifier.verify(&issuer.mint_claims(&no_roles).unwrap()),
-            Err(AuthError::InvalidToken(
-                "token carries no known role".to_owned()
-            ))
-        );
-
-        let mut bad_tenant =
-            issuer.claims(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60));
-        bad_tenant.tenant = "ACME Inc".to_owned();
-        assert!(matches!(
-            verifier.verify(&issuer.mint_claims(&bad_tenant).unwrap()),
-            Err(AuthError::InvalidToken(_))
-        ));
-    }
-
-    fn base64_url_safe(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut text = String::new();
-        for chunk in bytes.chunks(3) {
-            let bits = chunk.iter().fold(0u32, |accumulator, byte| {
-                (accumulator << 8) | u32::from(*byte)
-            }) << (8 * (3 - chunk.len()));
-            for index in 0..=chunk.len() {
-                let sextet = (bits >> (18 - 6 * index)) & 0x3F;
-                text.push(char::from(ALPHABET[usize::try_from(sextet).unwrap()]));
-            }
-        }
-        text
-    }
-
-    #[test]
-    fn tenants_outside_the_allowed_list_are_refused() {
-        let mut restricted = settings();
-        restricted.allowed_tenants = vec!["globex".to_owned()];
-        let verifier = TokenVerifier::from_settings(&restricted).unwrap();
-        let token = issuer()
-            .mint(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(
-            verifier.verify(&token),
-            Err(AuthError::TenantNotAllowed("acme".to_owned()))
-        );
-    }
-
-    #[test]
-    fn configuration_is_validated() {
-        let mut none = settings();
-        none.hs256_secret = None;
-        assert!(none.validate().is_err());
-        let mut short = settings();
-        short.hs256_secret = Some(SecretString::from("short"));
-        let error = short.validate().unwrap_err().to_string();
-        assert!(error.contains("OTC_AUTH__HS256_SECRET"), "{error}");
-    }
-
-    fn rs256_token(kid: Option<&str>) -> String {
-        let private = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/auth/testdata/test-rs256-private.pem"
-        ))
-        .unwrap();
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = kid.map(str::to_owned);
-        let claims = issuer().claims(
-            &acme(),
-            "rsa-user",
-            &[Role::Executive],
-            Duration::from_secs(60),
-        );
-        encode(
-            &header,
-            &claims,
-            &EncodingKey::from_rsa_pem(&private).unwrap(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn rs256_from_a_public_key_file_and_from_a_jwks_file() {
-        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth/testdata");
-        let mut pem = settings();
-        pem.hs256_secret = None;
-        pem.rs256_public_key_file = Some(testdata.join("test-rs256-public.pem"));
-        let verifier = TokenVerifier::from_settings(&pem).unwrap();
-        assert_eq!(
-            verifier.verify(&rs256_token(None)).unwrap().subject,
-            "rsa-user"
-        );
-        // An HS256 token signed with anything is refused by an RS256 verifier.
-        let hs256 = issuer()
-            .mint(&acme(), "alice", &[Role::ArClerk], Duration::from_secs(60))
-            .unwrap();
-        assert!(matches!(
-            verifier.verify(&hs256),
-            Err(AuthError::InvalidToken(_))
-        ));
-
-        let mut jwks = settings();
-        jwks.hs256_secret = None;
-        jwks.jwks_file = Some(testdata.join("test-jwks.json"));
-        let verifier = TokenVerifier::from_settings(&jwks).unwrap();
-        assert_eq!(
-            verifier
-                .verify(&rs256_token(Some("test-key-1")))
-                .unwrap()
-                .subject,
-            "rsa-user"
-        );
-        assert_eq!(
-            verifier.verify(&rs256_token(Some("rotated-away"))),
-            Err(AuthError::InvalidToken(
-                "no key `rotated-away` in the key set".to_owned()
-            ))
-        );
-        assert!(matches!(
-            verifier.verify(&rs256_token(None)),
-            Err(AuthError::InvalidToken(_))
-        ));
-    }
-}
+#[path = "token_tests.rs"]
+mod tests;

@@ -1,79 +1,102 @@
 //! `otc-dev-token`: mints a local HS256 token for calling the services on a
-//! developer machine. Prints only the token, so it can be captured:
+//! developer machine. It prints only the token, so it can be captured:
 //! `TOKEN=$(otc-dev-token --tenant acme --role ar_clerk)`.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use otc_shared::auth::{LOCAL_DEV_HS256_SECRET, Role, TokenIssuer};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{CommandFactory, Parser};
+use otc_shared::auth::{LOCAL_DEV_HS256_SECRET, MIN_HS256_SECRET_BYTES, Role, TokenIssuer};
 use otc_shared::ids::TenantId;
 
 #[derive(Parser)]
 #[command(
-    about = "Mints a local development token for the order-to-cash services",
-    version
+    name = "otc-dev-token",
+    version,
+    about = "Mints a local development JWT for the order-to-cash services and prints it on stdout.",
+    long_about = "Mints a local development JWT (HS256) for the order-to-cash services and prints \
+                  only the token on stdout, e.g.\n\n  \
+                  TOKEN=$(otc-dev-token --tenant acme --role ar_clerk --role collector)\n  \
+                  grpcurl -H \"authorization: Bearer $TOKEN\" ...\n\n\
+                  The issuer, audience and secret default to what the local services trust \
+                  (the OTC_AUTH__* variables override them on both sides). Production tokens \
+                  come from the identity provider, never from this tool."
 )]
 struct Arguments {
-    /// Tenant slug the token is for, e.g. `acme`.
-    #[arg(long)]
-    tenant: String,
-    /// Who the caller is (the token's subject).
+    /// Tenant slug the token is for: lowercase a-z, 0-9 and '-', e.g. `acme`.
+    #[arg(long, value_parser = TenantId::parse)]
+    tenant: TenantId,
+
+    /// Who the caller is (the token's `sub`), e.g. a user name.
     #[arg(long, default_value = "developer")]
     subject: String,
-    /// A role to grant; repeat for several (sales_associate, customer_service_representative,
-    /// ar_clerk, cash_application_specialist, collector, credit_manager, executive,
-    /// tenant_admin, service).
-    #[arg(long = "role", required = true)]
-    roles: Vec<String>,
-    /// Lifetime in seconds.
-    #[arg(long, default_value_t = 3600)]
+
+    /// A role to grant; repeat the option for several roles.
+    #[arg(
+        long = "role",
+        required = true,
+        value_name = "ROLE",
+        value_parser = PossibleValuesParser::new(Role::names())
+            .try_map(|name| name.parse::<Role>()),
+    )]
+    roles: Vec<Role>,
+
+    /// Lifetime of the token in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
     ttl: u64,
+
+    /// Issuer (`iss`) the services expect.
     #[arg(long, env = "OTC_AUTH__ISSUER", default_value = "otc-local")]
     issuer: String,
+
+    /// Audience (`aud`) the services expect.
     #[arg(long, env = "OTC_AUTH__AUDIENCE", default_value = "otc")]
     audience: String,
-    /// HS256 signing secret; defaults to the local development secret.
-    #[arg(long, env = "OTC_AUTH__HS256_SECRET", hide_env_values = true, default_value = LOCAL_DEV_HS256_SECRET)]
+
+    /// HS256 signing secret, at least 32 bytes; must equal the services'
+    /// secret. Defaults to the public local development secret.
+    #[arg(
+        long,
+        env = "OTC_AUTH__HS256_SECRET",
+        hide_env_values = true,
+        hide_default_value = true,
+        default_value = LOCAL_DEV_HS256_SECRET,
+    )]
     secret: String,
 }
 
 fn main() -> ExitCode {
     let arguments = Arguments::parse();
-    let tenant = match TenantId::parse(&arguments.tenant) {
-        Ok(tenant) => tenant,
-        Err(error) => {
-            eprintln!("--tenant: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut roles = Vec::new();
-    for role in &arguments.roles {
-        match role.parse::<Role>() {
-            Ok(role) => roles.push(role),
-            Err(error) => {
-                eprintln!("--role: {error}");
-                return ExitCode::from(2);
-            }
-        }
+    if arguments.secret.len() < MIN_HS256_SECRET_BYTES {
+        // Services refuse to start with a shorter secret, so no service would
+        // accept the token: say so now instead of at the first call.
+        Arguments::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--secret must be at least {MIN_HS256_SECRET_BYTES} bytes"),
+            )
+            .exit();
     }
     let issuer = TokenIssuer::new(&arguments.issuer, &arguments.audience, &arguments.secret);
-    match issuer.mint(
-        &tenant,
+    let token = match issuer.mint(
+        &arguments.tenant,
         &arguments.subject,
-        &roles,
+        &arguments.roles,
         Duration::from_secs(arguments.ttl),
     ) {
-        Ok(token) => {
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{token}");
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(token) => token,
         Err(error) => {
-            eprintln!("{error}");
-            ExitCode::FAILURE
+            eprintln!("otc-dev-token: {error}");
+            return ExitCode::FAILURE;
         }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{token}") {
+        eprintln!("otc-dev-token: cannot write the token: {error}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }
