@@ -89,6 +89,28 @@ fn default_shutdown_grace_seconds() -> u64 {
     20
 }
 
+/// Defaults, then `OTC_CONFIG_FILE`, then `OTC_*` variables.
+fn layered(default_grpc_port: u16, default_http_port: u16) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Defaults {
+        grpc: ListenSettings::loopback(default_grpc_port),
+        http: ListenSettings::loopback(default_http_port),
+    }));
+    if let Ok(file) = std::env::var(CONFIG_FILE_VARIABLE) {
+        let path = PathBuf::from(&file);
+        if !path.is_file() {
+            return Err(ConfigError::Load(format!(
+                "{CONFIG_FILE_VARIABLE}={file}: no such file"
+            )));
+        }
+        figment = figment.merge(Toml::file(path));
+    }
+    Ok(figment.merge(
+        Env::prefixed(ENV_PREFIX)
+            .ignore(&["CONFIG_FILE"])
+            .split("__"),
+    ))
+}
+
 #[derive(Serialize)]
 struct Defaults {
     grpc: ListenSettings,
@@ -99,25 +121,17 @@ impl ServiceSettings {
     /// Loads settings for a service whose default ports are given, from the
     /// process environment (and `OTC_CONFIG_FILE` if set).
     pub fn load(default_grpc_port: u16, default_http_port: u16) -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Defaults {
-            grpc: ListenSettings::loopback(default_grpc_port),
-            http: ListenSettings::loopback(default_http_port),
-        }));
-        if let Ok(file) = std::env::var(CONFIG_FILE_VARIABLE) {
-            let path = PathBuf::from(&file);
-            if !path.is_file() {
-                return Err(ConfigError::Load(format!(
-                    "{CONFIG_FILE_VARIABLE}={file}: no such file"
-                )));
-            }
-            figment = figment.merge(Toml::file(path));
-        }
-        figment = figment.merge(
-            Env::prefixed(ENV_PREFIX)
-                .ignore(&["CONFIG_FILE"])
-                .split("__"),
-        );
-        Self::from_figment(&figment)
+        Self::from_figment(&layered(default_grpc_port, default_http_port)?)
+    }
+
+    /// Only the database section: what `<service> migrate` needs.
+    pub fn load_database() -> Result<DatabaseSettings, ConfigError> {
+        let figment = layered(0, 0)?;
+        let database: DatabaseSettings = figment.extract_inner("database").map_err(|error| {
+            ConfigError::Load(format!("database (env OTC_DATABASE__*): {error}"))
+        })?;
+        database.validate()?;
+        Ok(database)
     }
 
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
@@ -230,5 +244,78 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("database"), "{error}");
+    }
+}
+
+/// Every `OTC_*` variable a service reads, derived from the settings types
+/// themselves (serde tracing), so deployment tooling cannot drift from the
+/// code: `OTC_CONFIG_FILE` plus one `OTC_SECTION__FIELD` per leaf field.
+pub fn environment_variables() -> Result<Vec<String>, ConfigError> {
+    use serde_reflection::{ContainerFormat, Format, Tracer, TracerConfig};
+
+    let mut tracer = Tracer::new(TracerConfig::default());
+    tracer
+        .trace_simple_type::<ServiceSettings>()
+        .map_err(|error| ConfigError::Load(format!("cannot trace the settings types: {error}")))?;
+    let registry = tracer.registry_unchecked();
+
+    fn struct_name(format: &Format) -> Option<&str> {
+        match format {
+            Format::TypeName(name) => Some(name),
+            Format::Option(inner) => struct_name(inner),
+            _ => None,
+        }
+    }
+
+    let mut variables = vec![CONFIG_FILE_VARIABLE.to_owned()];
+    let mut pending = vec![(String::new(), "ServiceSettings".to_owned())];
+    while let Some((prefix, name)) = pending.pop() {
+        let Some(ContainerFormat::Struct(fields)) = registry.get(&name) else {
+            continue;
+        };
+        for field in fields {
+            let path = if prefix.is_empty() {
+                field.name.clone()
+            } else {
+                format!("{prefix}.{}", field.name)
+            };
+            match struct_name(&field.value) {
+                Some(inner) if matches!(registry.get(inner), Some(ContainerFormat::Struct(_))) => {
+                    pending.push((path, inner.to_owned()));
+                }
+                _ => variables.push(env_variable_for(&path)),
+            }
+        }
+    }
+    variables.sort();
+    Ok(variables)
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+
+    #[test]
+    fn every_settings_field_has_its_variable() {
+        let variables = environment_variables().unwrap();
+        for expected in [
+            "OTC_CONFIG_FILE",
+            "OTC_GRPC__PORT",
+            "OTC_DATABASE__URL",
+            "OTC_KAFKA__SASL_PASSWORD",
+            "OTC_AUTH__JWKS_FILE",
+            "OTC_TELEMETRY__OTLP_ENDPOINT",
+            "OTC_OUTBOX__BATCH_SIZE",
+            "OTC_SHUTDOWN_GRACE_SECONDS",
+        ] {
+            assert!(
+                variables.iter().any(|variable| variable == expected),
+                "{expected} missing from {variables:?}"
+            );
+        }
+        assert!(
+            !variables.iter().any(|variable| variable == "OTC_GRPC"),
+            "sections are not variables"
+        );
     }
 }

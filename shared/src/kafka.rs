@@ -24,6 +24,13 @@ pub mod topics {
     /// Upstream commerce platforms' orders (CloudEvents, structured JSON).
     pub const COMMERCE_ORDERS: &str = "commerce.orders.v1";
     pub const COMMERCE_FULFILMENTS: &str = "commerce.fulfilments.v1";
+    /// Reporting topics for BI tools (JSON); snapshots are compacted and keyed by customer.
+    pub const REPORTING_INVOICE_FACTS: &str = "otc.reporting.invoice_facts.v1";
+    pub const REPORTING_PAYMENT_FACTS: &str = "otc.reporting.payment_facts.v1";
+    pub const REPORTING_DISPUTE_FACTS: &str = "otc.reporting.dispute_facts.v1";
+    pub const REPORTING_AR_AGING: &str = "otc.reporting.ar_aging.v1";
+    pub const REPORTING_CUSTOMER_KPIS: &str = "otc.reporting.customer_kpis.v1";
+    pub const REPORTING_KPIS: &str = "otc.reporting.kpis.v1";
 
     /// `<topic>.dlq.<consumer>`: where a consumer parks records it cannot apply.
     pub fn dead_letter(topic: &str, consumer: &str) -> String {

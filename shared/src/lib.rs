@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod runtime;
 pub mod telemetry;
 pub mod time;
+pub mod topology;
 
 pub use ids::TenantId;
 pub use money::{Currency, Money, MoneyError};

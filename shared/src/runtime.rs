@@ -45,8 +45,6 @@ pub struct ServiceDefinition {
     pub default_http_port: u16,
     /// The service's own migrations (the shared ones always run first).
     pub migrations: Option<&'static Migrator>,
-    /// Topics it publishes, created at start-up when `kafka.create_topics`.
-    pub published_topics: &'static [&'static str],
 }
 
 /// What request handlers and consumers of a service share.
@@ -156,11 +154,20 @@ impl Application {
         };
         let mut application = Self {
             definition,
-            topics: definition
-                .published_topics
-                .iter()
-                .map(|topic| TopicSpec::new(topic))
-                .collect(),
+            // Topics it publishes, created at start-up when `kafka.create_topics`.
+            topics: crate::topology::service(definition.name)
+                .map(|topology| {
+                    topology
+                        .publishes
+                        .iter()
+                        .map(|topic| TopicSpec {
+                            name: topic.name.to_owned(),
+                            partitions: None,
+                            compacted: topic.compacted,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             settings,
             context,
             grpc_listener,
@@ -406,6 +413,29 @@ async fn watch_database(
     }
 }
 
+/// `<service> migrate`: applies the shared and service migrations and exits
+/// (a Kubernetes pre-install/pre-upgrade Job runs it before new pods start).
+async fn migrate_only(definition: ServiceDefinition) -> ExitCode {
+    let result = async {
+        let database = ServiceSettings::load_database()?;
+        let pool = crate::db::connect(&database).await?;
+        crate::db::migrate(&pool, definition.migrations).await?;
+        pool.close().await;
+        anyhow::Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            eprintln!("otc-{}: database migrated", definition.name);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("otc-{}: migration failed: {error:#}", definition.name);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
@@ -450,6 +480,22 @@ where
             return ExitCode::FAILURE;
         }
     };
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    match arguments.first().map(String::as_str) {
+        None => {}
+        Some("migrate") => return runtime.block_on(migrate_only(definition)),
+        Some("--version") => {
+            eprintln!("otc-{} {}", definition.name, env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!(
+                "otc-{name}: unknown argument `{other}`\n\nusage: otc-{name}            serve (settings from OTC_* variables)\n       otc-{name} migrate    apply the database migrations and exit",
+                name = definition.name
+            );
+            return ExitCode::from(2);
+        }
+    }
     let result = runtime.block_on(async move {
         let settings =
             ServiceSettings::load(definition.default_grpc_port, definition.default_http_port)?;

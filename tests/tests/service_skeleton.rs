@@ -139,3 +139,47 @@ async fn bad_configuration_is_refused_with_the_field_named() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_subcommand_migrates_and_exits() {
+    let database = TestDatabase::create("migrate").await.unwrap();
+    sqlx::query("DROP TABLE outbox, inbox, dead_letters, audit_log, _otc_shared_migrations")
+        .execute(&database.pool)
+        .await
+        .unwrap();
+    sqlx::query("DROP FUNCTION otc_tenant_visible")
+        .execute(&database.pool)
+        .await
+        .unwrap();
+    let binary = otc_testkit::process::binary_path("payments").unwrap();
+    // Only the database settings are needed: no Kafka, no auth.
+    let output = tokio::process::Command::new(&binary)
+        .arg("migrate")
+        .env_clear()
+        .env("OTC_DATABASE__URL", &database.url)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let migrations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _otc_shared_migrations WHERE success")
+            .fetch_one(&database.pool)
+            .await
+            .unwrap();
+    assert_eq!(migrations, 4);
+
+    let output = tokio::process::Command::new(&binary)
+        .arg("serve-please")
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument `serve-please`"));
+    database.drop_database().await;
+}

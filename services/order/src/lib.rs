@@ -4,7 +4,6 @@
 //! database and migrations, outbox relay, gRPC health, reflection, auth and
 //! operations, metrics, graceful shutdown); this crate adds what is its own.
 
-use otc_shared::kafka::topics;
 use otc_shared::runtime::ServiceDefinition;
 
 pub const SERVICE: ServiceDefinition = ServiceDefinition {
@@ -12,5 +11,4 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
     default_grpc_port: 50051,
     default_http_port: 9101,
     migrations: None,
-    published_topics: &[topics::ORDER_EVENTS],
 };

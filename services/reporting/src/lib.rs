@@ -11,5 +11,4 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
     default_grpc_port: 50055,
     default_http_port: 9105,
     migrations: None,
-    published_topics: &[],
 };
