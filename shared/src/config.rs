@@ -235,6 +235,32 @@ mod tests {
     }
 
     #[test]
+    fn environment_variables_as_the_helm_chart_renders_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("OTC_DATABASE__URL", "postgres://otc:otc@db:5432/otc_order");
+            jail.set_env("OTC_KAFKA__BROKERS", "kafka:9093");
+            jail.set_env("OTC_KAFKA__CREATE_TOPICS", "false");
+            jail.set_env(
+                "OTC_AUTH__HS256_SECRET",
+                crate::auth::LOCAL_DEV_HS256_SECRET,
+            );
+            jail.set_env("OTC_AUTH__ALLOWED_TENANTS", r#"["acme","globex"]"#);
+            jail.set_env("OTC_AUTH__LEEWAY_SECONDS", "30");
+            jail.set_env("OTC_GRPC__HOST", "0.0.0.0");
+            jail.set_env("OTC_GRPC__PORT", "50051");
+            jail.set_env("OTC_OUTBOX__BATCH_SIZE", "1000");
+            jail.set_env("OTC_SHUTDOWN_GRACE_SECONDS", "30");
+            let settings = ServiceSettings::load(1, 2).map_err(|error| error.to_string())?;
+            assert_eq!(settings.auth.allowed_tenants, ["acme", "globex"]);
+            assert!(!settings.kafka.create_topics);
+            assert_eq!(settings.grpc.port, 50051);
+            assert_eq!(settings.outbox.batch_size, 1000);
+            assert_eq!(settings.shutdown_grace_seconds, 30);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn missing_required_field_is_named() {
         let figment = Figment::from(Serialized::defaults(Defaults {
             grpc: ListenSettings::loopback(50051),
