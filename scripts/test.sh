@@ -14,6 +14,9 @@ export SQLX_OFFLINE=true
 
 echo "==> building the workspace and the service binaries" >&2
 cargo build --workspace --bins --tests
+echo "==> validating the Helm chart offline" >&2
+scripts/deploy/validate.sh
+export OTC_HELM="$(scripts/deploy/install-tools.sh)/helm"
 echo "==> running the tests" >&2
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -85,7 +85,7 @@ java_major() { # prints the major version of the java binary $1, or nothing
 find_java21() {
   local c m
   for c in "${STRIMZI_JAVA:-}" "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)" /usr/lib/jvm/*/bin/java; do
-    [ -n "$c" ] && [ -x "$c" ] || continue
+    if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
     m="$(java_major "$c")"
     if [ -n "$m" ] && [ "$m" -ge 21 ]; then echo "$c"; return 0; fi
   done
@@ -129,10 +129,11 @@ log "k8s.io/kubernetes@v$K8S_VERSION"
 IFS=$'\t' read -r k8s_dir k8s_sum < <(go_module "k8s.io/kubernetes@v$K8S_VERSION")
 swagger="$k8s_dir/api/openapi-spec/swagger.json"
 [ -f "$swagger" ] || die "$swagger not found in the module"
-python3 "$converter" k8s --spec "$swagger" --out "$stage/$core_dir_name" --kind "${K8S_KINDS[*]}" >&2
-{
-  echo "| \`$core_dir_name/\` | ${K8S_KINDS[*]} | Go module \`k8s.io/kubernetes@v$K8S_VERSION\` (\`$k8s_sum\`), file \`api/openapi-spec/swagger.json\` |"
-} >>"$sources"
+python3 "$converter" k8s --spec "$swagger" --out "$stage/$core_dir_name" --kind "${K8S_KINDS[*]}" >"$work/k8s.log"
+cat "$work/k8s.log" >&2
+sed -n 's|^wrote '"$stage"'/\([^ ]*\) (\(.*\))$|\1 \2|p' "$work/k8s.log" | while read -r written definition; do
+  echo "| \`$written\` | $(schema_id "$stage/$written") | Go module \`k8s.io/kubernetes@v$K8S_VERSION\` (\`$k8s_sum\`), file \`api/openapi-spec/swagger.json\`, definition \`$definition\` |" >>"$sources"
+done
 
 # --- Strimzi -------------------------------------------------------------------------------
 log "io.strimzi:api:$STRIMZI_API_VERSION + io.strimzi:crd-generator:$STRIMZI_CRD_GENERATOR_VERSION ($java21)"
@@ -198,7 +199,7 @@ for r in bad:
     print("fetch-schemas: %s: %s" % (r.get("kind"), r.get("msg")), file=sys.stderr)
 sys.exit(1 if bad else 0)
 EOF
-  log "every schema loads in $("$kubeconform_bin" -v)"
+  log "every schema loads in kubeconform ($kubeconform_bin)"
 else
   log "kubeconform not found: skipped the check that the schemas load"
 fi

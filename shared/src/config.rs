@@ -235,6 +235,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
     fn environment_variables_as_the_helm_chart_renders_them() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("OTC_DATABASE__URL", "postgres://otc:otc@db:5432/otc_order");

@@ -40,7 +40,7 @@ fn render(extra_values: Option<&Value>) -> String {
     command
         .args(["template", "otc"])
         .arg(chart_dir())
-        .args(["--kube-version", "1.34.0"]);
+        .args(["--kube-version", "1.34.4"]);
     let values_file =
         std::env::temp_dir().join(format!("otc-values-{}.json", otc_testkit::unique_suffix()));
     if let Some(values) = extra_values {
@@ -291,7 +291,7 @@ fn bad_values_fail_at_install_time_with_the_field_named() {
         .arg(chart_dir())
         .args([
             "--kube-version",
-            "1.34.0",
+            "1.34.4",
             "--set",
             "config.kafka.security_protocol=carrier-pigeon",
         ])
