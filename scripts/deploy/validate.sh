@@ -18,7 +18,7 @@ kubeconform() {
     "$@"
 }
 
-for values in default "$chart/ci/production-values.yaml"; do
+for values in default "$chart"/ci/*.yaml; do
   args=()
   [[ "$values" != default ]] && args=(-f "$values")
   name=$(basename "$values" .yaml)

@@ -69,7 +69,11 @@ Input: dict "root" $ "service" name "spec" service values.
 {{- $_ := set $config "auth" (mergeOverwrite (default dict $config.auth) (dict "jwks_file" "/etc/otc/auth/jwks.json")) -}}
 {{- end -}}
 {{- $protocol := toString (dig "kafka" "security_protocol" "plaintext" $config) -}}
-{{- if and $values.strimzi.users.enabled (hasPrefix "sasl" $protocol) (not (dig "kafka" "sasl_username" "" $config)) -}}
+{{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "tls") -}}
+{{- /* mTLS: the KafkaUser's certificate and key, mounted by the Deployment. */ -}}
+{{- $_ := set $config "kafka" (mergeOverwrite (default dict $config.kafka) (dict "ssl_certificate_location" "/etc/otc/kafka-user/user.crt" "ssl_key_location" "/etc/otc/kafka-user/user.key")) -}}
+{{- end -}}
+{{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "scram-sha-512") (hasPrefix "sasl" $protocol) (not (dig "kafka" "sasl_username" "" $config)) -}}
 {{- /* Strimzi's KafkaUser of this service: the user name is the resource name. */ -}}
 {{- $_ := set $config "kafka" (mergeOverwrite (default dict $config.kafka) (dict "sasl_username" (include "otc.serviceName" .))) -}}
 {{- end }}
@@ -95,7 +99,7 @@ Input: dict "root" $ "service" name "spec" service values.
 {{- $_ := set $secretEnv "database.url" (dict "name" (printf "%s-db-app" (include "otc.serviceName" .)) "key" "uri") -}}
 {{- end -}}
 {{- $protocol := toString (dig "kafka" "security_protocol" "plaintext" $config) -}}
-{{- if and $values.strimzi.users.enabled (hasPrefix "sasl" $protocol) (not (hasKey $secretEnv "kafka.sasl_password")) -}}
+{{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "scram-sha-512") (hasPrefix "sasl" $protocol) (not (hasKey $secretEnv "kafka.sasl_password")) -}}
 {{- $_ := set $secretEnv "kafka.sasl_password" (dict "name" (include "otc.serviceName" .) "key" "password") -}}
 {{- end -}}
 {{- range $path, $ref := $secretEnv }}
@@ -109,27 +113,45 @@ Input: dict "root" $ "service" name "spec" service values.
 {{- end }}
 {{- end -}}
 
+{{/* Input: dict "root" $ "service" name. */}}
 {{- define "otc.volumeMounts" -}}
-{{- if .Values.configFile }}
+{{- $values := .root.Values -}}
+{{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "tls") }}
+- name: kafka-user
+  mountPath: /etc/otc/kafka-user
+  readOnly: true
+{{- end }}
+{{- if $values.configFile }}
 - name: config
   mountPath: /etc/otc/config
   readOnly: true
 {{- end }}
-{{- if .Values.kafka.tls.enabled }}
+{{- if $values.kafka.tls.enabled }}
 - name: kafka-ca
   mountPath: /etc/otc/kafka-ca
   readOnly: true
 {{- end }}
-{{- if .Values.auth.jwksSecret.name }}
+{{- if $values.auth.jwksSecret.name }}
 - name: auth-keys
   mountPath: /etc/otc/auth
   readOnly: true
 {{- end }}
 {{- end -}}
 
-{{/* Input: dict "root" $ "configMap" name-of-the-config-file-ConfigMap. */}}
+{{/* Input: dict "root" $ "service" name "configMap" name-of-the-config-file-ConfigMap. */}}
 {{- define "otc.volumes" -}}
 {{- $values := .root.Values -}}
+{{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "tls") }}
+- name: kafka-user
+  secret:
+    # Written by Strimzi for the KafkaUser of this service.
+    secretName: {{ include "otc.serviceName" . }}
+    items:
+      - key: user.crt
+        path: user.crt
+      - key: user.key
+        path: user.key
+{{- end }}
 {{- if $values.configFile }}
 - name: config
   configMap:
