@@ -13,6 +13,18 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
+/// Undoes what `TestDatabase::create` migrated, so the service must migrate itself.
+async fn empty_database(database: &TestDatabase) {
+    sqlx::query("DROP TABLE outbox, inbox, dead_letters, audit_log, _otc_shared_migrations")
+        .execute(&database.pool)
+        .await
+        .unwrap();
+    sqlx::query("DROP FUNCTION otc_tenant_visible")
+        .execute(&database.pool)
+        .await
+        .unwrap();
+}
+
 const SERVICES: [&str; 5] = ["order", "billing", "payments", "collections", "reporting"];
 
 async fn listed_services(grpc_url: &str) -> Vec<String> {
@@ -47,14 +59,7 @@ async fn every_service_starts_migrates_serves_and_stops_cleanly() {
     for service in SERVICES {
         let database = TestDatabase::create(service).await.unwrap();
         // Start from an empty database: the service must migrate it itself.
-        sqlx::query("DROP TABLE outbox, inbox, dead_letters, audit_log, _otc_shared_migrations")
-            .execute(&database.pool)
-            .await
-            .unwrap();
-        sqlx::query("DROP FUNCTION otc_tenant_visible")
-            .execute(&database.pool)
-            .await
-            .unwrap();
+        empty_database(&database).await;
 
         let mut process = ServiceProcess::start(service, &database.url, &[])
             .await
@@ -143,14 +148,7 @@ async fn bad_configuration_is_refused_with_the_field_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_subcommand_migrates_and_exits() {
     let database = TestDatabase::create("migrate").await.unwrap();
-    sqlx::query("DROP TABLE outbox, inbox, dead_letters, audit_log, _otc_shared_migrations")
-        .execute(&database.pool)
-        .await
-        .unwrap();
-    sqlx::query("DROP FUNCTION otc_tenant_visible")
-        .execute(&database.pool)
-        .await
-        .unwrap();
+    empty_database(&database).await;
     let binary = otc_testkit::process::binary_path("payments").unwrap();
     // Only the database settings are needed: no Kafka, no auth.
     let output = tokio::process::Command::new(&binary)
