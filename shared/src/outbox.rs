@@ -339,9 +339,7 @@ impl OutboxRelay {
     /// then marks them. Returns how many were published.
     async fn publish_batch(&self, leader: &mut sqlx::PgConnection) -> anyhow::Result<usize> {
         let mut transaction = sqlx::Connection::begin(&mut *leader).await?;
-        sqlx::query!("SELECT set_config('app.tenant', '*', true) AS applied")
-            .fetch_one(&mut *transaction)
-            .await?;
+        crate::db::set_tenant(&mut transaction, crate::db::ALL_TENANTS).await?;
         let rows = sqlx::query_as!(
             PendingRow,
             r#"SELECT id, tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
@@ -414,9 +412,7 @@ impl OutboxRelay {
 
     async fn report_backlog(&self, leader: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         let mut transaction = sqlx::Connection::begin(&mut *leader).await?;
-        sqlx::query!("SELECT set_config('app.tenant', '*', true) AS applied")
-            .fetch_one(&mut *transaction)
-            .await?;
+        crate::db::set_tenant(&mut transaction, crate::db::ALL_TENANTS).await?;
         let backlog = sqlx::query_scalar!(
             "SELECT count(*) AS \"backlog!\" FROM outbox WHERE published_at IS NULL"
         )
@@ -430,9 +426,7 @@ impl OutboxRelay {
 
     async fn purge_published(&self, leader: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         let mut transaction = sqlx::Connection::begin(&mut *leader).await?;
-        sqlx::query!("SELECT set_config('app.tenant', '*', true) AS applied")
-            .fetch_one(&mut *transaction)
-            .await?;
+        crate::db::set_tenant(&mut transaction, crate::db::ALL_TENANTS).await?;
         let purged = sqlx::query!(
             "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1::int)",
             i32::try_from(self.settings.retention_hours).unwrap_or(i32::MAX),
