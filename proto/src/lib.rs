@@ -27,6 +27,16 @@ pub mod otc {
             tonic::include_proto!("otc.events.v1");
         }
     }
+    pub mod order {
+        pub mod v1 {
+            tonic::include_proto!("otc.order.v1");
+        }
+    }
+    pub mod collections {
+        pub mod v1 {
+            tonic::include_proto!("otc.collections.v1");
+        }
+    }
     pub mod ops {
         pub mod v1 {
             tonic::include_proto!("otc.ops.v1");
@@ -34,6 +44,8 @@ pub mod otc {
     }
 }
 
+pub use otc::collections::v1 as collections;
 pub use otc::events::v1 as events;
 pub use otc::ops::v1 as ops;
+pub use otc::order::v1 as order;
 pub use otc::types::v1 as types;

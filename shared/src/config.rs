@@ -13,6 +13,7 @@ use crate::auth::AuthSettings;
 use crate::db::DatabaseSettings;
 use crate::kafka::KafkaSettings;
 use crate::outbox::OutboxSettings;
+use crate::peers::PeerSettings;
 use crate::telemetry::TelemetrySettings;
 
 pub const ENV_PREFIX: &str = "OTC_";
@@ -80,6 +81,9 @@ pub struct ServiceSettings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub outbox: OutboxSettings,
+    /// Where the services this one calls over gRPC listen.
+    #[serde(default)]
+    pub peers: PeerSettings,
     /// Seconds allowed for draining in-flight work on SIGTERM.
     #[serde(default = "default_shutdown_grace_seconds")]
     pub shutdown_grace_seconds: u64,

@@ -109,11 +109,30 @@ pub trait EventHandler: Send + Sync + 'static {
             .ok_or_else(|| HandlerError::Rejected(format!("header `{}` is missing", header::ID)))
     }
 
+    /// The tenant the record belongs to; by default the `tenant` header.
+    /// Handlers of structured-mode CloudEvents read it from the body.
+    fn tenant(&self, record: &IncomingRecord) -> Option<String> {
+        record.headers.get(header::TENANT).map(str::to_owned)
+    }
+
     fn apply(
         &self,
         transaction: &mut Transaction<'static, Postgres>,
         record: &IncomingRecord,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Runs once per dead-lettered record, in the transaction that records it
+    /// in `dead_letters` (scoped to the record's tenant when it has one), so
+    /// an effect of the rejection, such as an event telling the source, is
+    /// committed exactly once with it.
+    fn dead_lettered(
+        &self,
+        _transaction: &mut Transaction<'static, Postgres>,
+        _record: &IncomingRecord,
+        _reason: &str,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// What happened to a record.
@@ -158,8 +177,11 @@ impl<H: EventHandler> InboxConsumer<H> {
     ) -> Self {
         Self {
             name: name.to_owned(),
-            group_id: format!("{service}.{name}"),
-            topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),
+            group_id: format!("{}{service}.{name}", kafka.topic_namespace),
+            topics: topics
+                .iter()
+                .map(|topic| kafka.physical_topic(topic))
+                .collect(),
             pool,
             kafka,
             producer,
@@ -313,7 +335,7 @@ impl<H: EventHandler> InboxConsumer<H> {
         record: &IncomingRecord,
         event_id: &str,
     ) -> Result<Outcome, HandlerError> {
-        let tenant = record.headers.get(header::TENANT).map(str::to_owned);
+        let tenant = self.handler.tenant(record);
         let mut transaction = self.pool.begin().await?;
         if let Some(tenant) = &tenant {
             crate::db::set_tenant(&mut transaction, tenant).await?;
@@ -402,13 +424,21 @@ impl<H: EventHandler> InboxConsumer<H> {
         if let Some(key) = &record.key {
             dead_record = dead_record.key(key);
         }
+        // Published before the row commits: a crash in between republishes
+        // the record (a DLQ is at-least-once), but the row and the handler's
+        // rejection effect commit together, once.
         self.producer
             .send(dead_record, Duration::from_secs(30))
             .await
             .map_err(|(error, _)| {
                 anyhow::anyhow!("could not publish to {dead_letter_topic}: {error}")
             })?;
-        sqlx::query!(
+        let tenant = self.handler.tenant(record);
+        let mut transaction = self.pool.begin().await?;
+        if let Some(tenant) = &tenant {
+            crate::db::set_tenant(&mut transaction, tenant).await?;
+        }
+        let recorded = sqlx::query!(
             r#"INSERT INTO dead_letters
                    (consumer, topic, partition, record_offset, event_id, tenant, dead_letter_topic, error)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -417,13 +447,22 @@ impl<H: EventHandler> InboxConsumer<H> {
             record.topic,
             record.partition,
             record.offset,
-            record.headers.get(header::ID),
-            record.headers.get(header::TENANT),
+            self.handler.event_id(record).ok(),
+            tenant,
             dead_letter_topic,
             reason,
         )
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+            == 1;
+        if recorded {
+            self.handler
+                .dead_lettered(&mut transaction, record, reason)
+                .await
+                .map_err(|error| anyhow::anyhow!("rejection effect failed: {error}"))?;
+        }
+        transaction.commit().await?;
         metrics::counter!("otc_consumer_dead_letters_total", "consumer" => self.group_id.clone())
             .increment(1);
         Ok(())

@@ -63,6 +63,11 @@ pub struct KafkaSettings {
     pub topic_partitions: i32,
     #[serde(default = "default_replication")]
     pub topic_replication: i32,
+    /// Prefixed to every topic name the service publishes to or reads
+    /// (e.g. `staging.`), for clusters shared by several environments, and
+    /// so that tests get topics of their own. Empty by default.
+    #[serde(default)]
+    pub topic_namespace: String,
 }
 
 fn default_security_protocol() -> String {
@@ -96,7 +101,13 @@ impl KafkaSettings {
             create_topics: true,
             topic_partitions: default_partitions(),
             topic_replication: default_replication(),
+            topic_namespace: String::new(),
         }
+    }
+
+    /// The name on the cluster of a topic of the suite.
+    pub fn physical_topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_namespace)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

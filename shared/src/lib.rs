@@ -22,6 +22,7 @@ pub mod kafka;
 pub mod money;
 pub mod ops;
 pub mod outbox;
+pub mod peers;
 pub mod runtime;
 pub mod telemetry;
 pub mod time;

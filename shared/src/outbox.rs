@@ -215,9 +215,16 @@ pub struct OutboxRelay {
     producer: FutureProducer,
     settings: OutboxSettings,
     service: String,
+    topic_namespace: String,
 }
 
 impl OutboxRelay {
+    /// Publishes to `<namespace><topic>` (see `kafka.topic_namespace`).
+    pub fn with_topic_namespace(mut self, namespace: &str) -> Self {
+        self.topic_namespace = namespace.to_owned();
+        self
+    }
+
     pub fn new(
         pool: PgPool,
         producer: FutureProducer,
@@ -229,6 +236,7 @@ impl OutboxRelay {
             producer,
             settings,
             service: service.to_owned(),
+            topic_namespace: String::new(),
         }
     }
 
@@ -360,7 +368,8 @@ impl OutboxRelay {
                 .envelope()
                 .with_context(|| format!("outbox row {} has a bad envelope", row.id))?
                 .to_headers();
-            let record = FutureRecord::to(&row.topic)
+            let physical_topic = format!("{}{}", self.topic_namespace, row.topic);
+            let record = FutureRecord::to(&physical_topic)
                 .key(&row.record_key)
                 .payload(&row.payload)
                 .headers(headers);

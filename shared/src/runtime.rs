@@ -161,7 +161,7 @@ impl Application {
                         .publishes
                         .iter()
                         .map(|topic| TopicSpec {
-                            name: topic.name.to_owned(),
+                            name: settings.kafka.physical_topic(topic.name),
                             partitions: None,
                             compacted: topic.compacted,
                         })
@@ -232,6 +232,19 @@ impl Application {
         ));
     }
 
+    /// Runs a task of the service's own (a scheduler, a retry loop) beside
+    /// the server until shutdown; it stops the service if it fails.
+    pub fn add_background_task<F, Fut>(&mut self, name: &str, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.background.push((
+            name.to_owned(),
+            Box::new(move |shutdown| Box::pin(task(shutdown))),
+        ));
+    }
+
     /// Serves until `shutdown` resolves, then drains: health goes
     /// NOT_SERVING, in-flight gRPC calls finish, consumers commit their
     /// offsets, the relay finishes its batch and the producer is flushed.
@@ -268,7 +281,8 @@ impl Application {
                 context.producer.clone(),
                 settings.outbox.clone(),
                 definition.name,
-            );
+            )
+            .with_topic_namespace(&context.kafka.topic_namespace);
             let token = stop_background.clone();
             tasks.spawn(async move {
                 relay.run(token).await;

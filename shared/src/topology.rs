@@ -123,6 +123,18 @@ pub const SUITE: &[ServiceTopology] = &[
     },
 ];
 
+/// The gRPC port each service listens on by default (and in the local set-up).
+pub fn default_grpc_port(service: &str) -> Option<u16> {
+    match service {
+        "order" => Some(50051),
+        "billing" => Some(50052),
+        "payments" => Some(50053),
+        "collections" => Some(50054),
+        "reporting" => Some(50055),
+        _ => None,
+    }
+}
+
 pub fn service(name: &str) -> Option<&'static ServiceTopology> {
     SUITE.iter().find(|topology| topology.service == name)
 }

@@ -6,6 +6,7 @@
 //! Test support code: a failed expectation here should fail the test at once.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod credit;
 pub mod kafka;
 pub mod process;
 

@@ -197,8 +197,14 @@ fn sample_for(schema: &Value, path: &[&str]) -> Option<Value> {
         ),
         Some("boolean") => json!(true),
         Some("array") => json!(["acme"]),
+        _ if path.first() == Some(&"peers") => json!("http://otc-peer:50051"),
         _ if path.last() == Some(&"url") => json!("postgres://otc@db:5432/otc"),
-        _ if path.last() == Some(&"hs256_secret") => json!("x".repeat(40)),
+        _ if path
+            .last()
+            .is_some_and(|field| field.ends_with("hs256_secret")) =>
+        {
+            json!("x".repeat(40))
+        }
         _ if path.last() == Some(&"otlp_endpoint") => json!("http://collector:4317"),
         _ => json!("set-from-values"),
     })

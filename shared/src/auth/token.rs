@@ -52,6 +52,11 @@ pub struct AuthSettings {
     /// Tenants this deployment serves; empty means any.
     #[serde(default)]
     pub allowed_tenants: Vec<String>,
+    /// A secret the suite's services share to sign the short-lived tokens
+    /// they call one another with (HS256, role `service` only). Needed where
+    /// user tokens are RS256 from an identity provider; locally the
+    /// `hs256_secret` serves for both.
+    pub service_hs256_secret: Option<SecretString>,
 }
 
 fn default_issuer() -> String {
@@ -85,7 +90,15 @@ impl AuthSettings {
             jwks_file: None,
             leeway_seconds: default_leeway_seconds(),
             allowed_tenants: Vec::new(),
+            service_hs256_secret: None,
         }
+    }
+
+    /// The secret service tokens are signed with, if this deployment has one.
+    pub fn service_token_secret(&self) -> Option<&SecretString> {
+        self.service_hs256_secret
+            .as_ref()
+            .or(self.hs256_secret.as_ref())
     }
 
     pub fn validate(&self) -> Result<(), AuthError> {
@@ -110,6 +123,14 @@ impl AuthSettings {
         {
             return Err(setting_error(
                 "hs256_secret",
+                format_args!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
+            ));
+        }
+        if let Some(secret) = &self.service_hs256_secret
+            && secret.expose_secret().len() < MIN_HS256_SECRET_BYTES
+        {
+            return Err(setting_error(
+                "service_hs256_secret",
                 format_args!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
             ));
         }
@@ -173,6 +194,8 @@ enum VerificationKeys {
 pub struct TokenVerifier {
     keys: VerificationKeys,
     validation: Validation,
+    /// Service-to-service tokens (HS256), when a service secret is set.
+    service: Option<(DecodingKey, Validation)>,
     allowed_tenants: Vec<TenantId>,
 }
 
@@ -204,12 +227,22 @@ impl TokenVerifier {
         };
         // The algorithm comes from configuration, never from the token: this
         // refuses `none` and HS256 tokens "signed" with an RS256 public key.
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[settings.issuer.as_str()]);
-        validation.set_audience(&[settings.audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = settings.leeway_seconds;
+        let validation_for = |algorithm: Algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.set_issuer(&[settings.issuer.as_str()]);
+            validation.set_audience(&[settings.audience.as_str()]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = settings.leeway_seconds;
+            validation
+        };
+        let validation = validation_for(algorithm);
+        let service = settings.service_hs256_secret.as_ref().map(|secret| {
+            (
+                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                validation_for(Algorithm::HS256),
+            )
+        });
         let allowed_tenants = settings
             .allowed_tenants
             .iter()
@@ -218,6 +251,7 @@ impl TokenVerifier {
         Ok(Self {
             keys,
             validation,
+            service,
             allowed_tenants,
         })
     }
@@ -225,10 +259,20 @@ impl TokenVerifier {
     /// The caller a token stands for, or why it is refused. Refusal reasons
     /// never contain key material.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let key = self.key_for(token)?;
-        let claims = decode::<VerifiedClaims>(token, key, &self.validation)
-            .map_err(refusal)?
-            .claims;
+        let (claims, service_token) = match self.decode_user_token(token) {
+            Ok(claims) => (claims, false),
+            Err(user_refusal) => match &self.service {
+                Some((key, validation))
+                    if decode_header(token).is_ok_and(|header| header.alg == Algorithm::HS256) =>
+                {
+                    let claims = decode::<VerifiedClaims>(token, key, validation)
+                        .map_err(|_| user_refusal)?
+                        .claims;
+                    (claims, true)
+                }
+                _ => return Err(user_refusal),
+            },
+        };
         if claims.sub.trim().is_empty() {
             return Err(AuthError::InvalidToken("empty subject".to_owned()));
         }
@@ -243,11 +287,24 @@ impl TokenVerifier {
                 "token carries no known role".to_owned(),
             ));
         }
+        // The service secret signs calls between services, nothing else.
+        if service_token && roles != [Role::Service] {
+            return Err(AuthError::InvalidToken(
+                "a service token carries only the `service` role".to_owned(),
+            ));
+        }
         Ok(Principal {
             tenant,
             subject: claims.sub,
             roles,
         })
+    }
+
+    fn decode_user_token(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+        let key = self.key_for(token)?;
+        Ok(decode::<VerifiedClaims>(token, key, &self.validation)
+            .map_err(refusal)?
+            .claims)
     }
 
     fn key_for(&self, token: &str) -> Result<&DecodingKey, AuthError> {

@@ -400,3 +400,55 @@ fn unusable_key_files_are_configuration_errors() {
     .to_string();
     assert!(not_rsa.contains("auth.rs256_public_key_file"), "{not_rsa}");
 }
+
+#[test]
+fn service_tokens_beside_rs256_user_tokens_carry_only_the_service_role() {
+    const SERVICE_SECRET: &str = "service-to-service-secret-32-bytes-long";
+    let verifier = TokenVerifier::from_settings(&AuthSettings {
+        service_hs256_secret: Some(SecretString::from(SERVICE_SECRET)),
+        ..rs256_settings()
+    })
+    .unwrap();
+    // Users still come in with RS256 tokens.
+    assert_eq!(
+        verifier.verify(&rs256_token(None)).unwrap().subject,
+        "rsa-user"
+    );
+    let services = TokenIssuer::new("otc-local", "otc", SERVICE_SECRET);
+    let service_token = services
+        .mint(&acme(), "service:order", &[Role::Service], minute())
+        .unwrap();
+    let principal = verifier.verify(&service_token).unwrap();
+    assert_eq!(principal.roles, [Role::Service]);
+    // The service secret cannot mint a person's powers.
+    let forged = services
+        .mint(
+            &acme(),
+            "mallory",
+            &[Role::Service, Role::CreditManager],
+            minute(),
+        )
+        .unwrap();
+    assert!(matches!(
+        verifier.verify(&forged),
+        Err(AuthError::InvalidToken(_))
+    ));
+    // Without a service secret, HS256 tokens are refused outright.
+    let plain = TokenVerifier::from_settings(&rs256_settings()).unwrap();
+    assert!(plain.verify(&service_token).is_err());
+    // Another HS256 secret is not the service secret.
+    let other = TokenIssuer::new("otc-local", "otc", SECOND_SECRET)
+        .mint(&acme(), "service:order", &[Role::Service], minute())
+        .unwrap();
+    assert!(verifier.verify(&other).is_err());
+    // A short service secret is refused at start-up, naming the setting.
+    let short = TokenVerifier::from_settings(&AuthSettings {
+        service_hs256_secret: Some(SecretString::from("short")),
+        ..rs256_settings()
+    })
+    .unwrap_err();
+    assert!(
+        short.to_string().contains("auth.service_hs256_secret"),
+        "{short}"
+    );
+}

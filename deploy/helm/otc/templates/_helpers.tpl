@@ -81,6 +81,12 @@ OTC_GRPC__HOST: {{ $values.listenHost | quote }}
 OTC_GRPC__PORT: {{ .spec.grpcPort | quote }}
 OTC_HTTP__HOST: {{ $values.listenHost | quote }}
 OTC_HTTP__PORT: {{ .spec.httpPort | quote }}
+{{- /* The services this one calls over gRPC (topology `calls`), by their Service names. */ -}}
+{{- $topology := index $values.topology.services .service | default dict }}
+{{- range $callee := (default list $topology.calls) }}
+{{- $calleeSpec := index $values.services $callee }}
+OTC_PEERS__{{ upper $callee }}__URL: {{ printf "http://%s:%v" (include "otc.serviceName" (dict "root" $.root "service" $callee)) $calleeSpec.grpcPort | quote }}
+{{- end }}
 {{- if $values.configFile }}
 OTC_CONFIG_FILE: "/etc/otc/config/config.toml"
 {{- end }}

@@ -1,0 +1,294 @@
+//! The credit worker: asks collections' `CheckCredit` for every order that
+//! waits for a decision, and applies the answer. If collections cannot be
+//! reached the order stays `pending_credit` and is asked again with
+//! exponential backoff: it is never approved by default.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::commands::orders::{CreditDecision, apply_credit_decision};
+use crate::store::orders::{self, DueCreditCheck};
+use otc_proto::collections::credit_service_client::CreditServiceClient;
+use otc_proto::collections::{
+    CheckCreditRequest, CheckCreditResponse, CreditDecision as WireDecision,
+};
+use otc_shared::TenantId;
+use otc_shared::db;
+use otc_shared::ids::OrderId;
+use otc_shared::peers::PeerChannel;
+
+const CHANNEL: &str = "otc_order_credit_check";
+/// A claimed order is not claimed again for this long (a crashed worker's
+/// claims come back after it).
+const LEASE_MILLIS: i64 = 30_000;
+const MAX_BACKOFF_MILLIS: i64 = 60_000;
+
+#[derive(Clone)]
+pub struct CreditChecker {
+    pool: PgPool,
+    peer: PeerChannel,
+    batch_size: i64,
+    concurrency: usize,
+}
+
+/// Milliseconds before the next attempt after `attempts` failures: 500, 1000, 2000, ... 60000.
+pub fn backoff_millis(attempts: i32) -> i64 {
+    let exponent = u32::try_from(attempts.clamp(0, 10)).unwrap_or(0);
+    500_i64
+        .saturating_mul(2_i64.pow(exponent))
+        .min(MAX_BACKOFF_MILLIS)
+}
+
+fn format_money(money: Option<&otc_proto::types::Money>) -> String {
+    money.map_or_else(
+        || "?".to_owned(),
+        |money| format!("{} {}", money.amount, money.currency_code),
+    )
+}
+
+fn decision_of(response: &CheckCreditResponse) -> Option<CreditDecision> {
+    let figures = format!(
+        "limit {}, open AR {}, unbilled orders {}, exposure {}",
+        format_money(response.credit_limit.as_ref()),
+        format_money(response.open_receivables.as_ref()),
+        format_money(response.unbilled_orders.as_ref()),
+        format_money(response.exposure.as_ref()),
+    );
+    match WireDecision::try_from(response.decision).ok()? {
+        WireDecision::Approve => Some(CreditDecision::Approve {
+            summary: format!("approved by collections: {figures}"),
+        }),
+        WireDecision::Hold => Some(CreditDecision::Hold {
+            reason: if response.reason.is_empty() {
+                format!("held by collections: {figures}")
+            } else {
+                format!("{} ({figures})", response.reason)
+            },
+        }),
+        WireDecision::Unspecified => None,
+    }
+}
+
+impl CreditChecker {
+    pub fn new(pool: PgPool, peer: PeerChannel) -> Self {
+        Self {
+            pool,
+            peer,
+            batch_size: 200,
+            concurrency: 32,
+        }
+    }
+
+    /// Claims one order right away (the gRPC path, to answer with the
+    /// decision); `false` if the worker already has it.
+    pub async fn check_now(&self, order: OrderId) -> anyhow::Result<bool> {
+        let mut tx = db::begin_for_all_tenants(&self.pool).await?;
+        let claimed = sqlx::query!(
+            r#"UPDATE orders SET credit_check_due_at = now() + $2::bigint * interval '1 millisecond'
+               WHERE id = $1 AND credit_check_due_at <= now() AND status IN ('pending_credit', 'on_credit_hold')
+               RETURNING id, tenant, customer_id, currency, total, revision, credit_check_attempts"#,
+            order.as_uuid(),
+            LEASE_MILLIS
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(row) = claimed else {
+            return Ok(false);
+        };
+        self.check(DueCreditCheck {
+            id: OrderId(row.id),
+            tenant: row.tenant,
+            customer_id: otc_shared::ids::CustomerId(row.customer_id),
+            currency: row.currency,
+            total: row.total,
+            revision: row.revision,
+            attempts: row.credit_check_attempts,
+        })
+        .await;
+        Ok(true)
+    }
+
+    async fn ask(
+        &self,
+        due: &DueCreditCheck,
+        tenant: &TenantId,
+    ) -> Result<CheckCreditResponse, tonic::Status> {
+        let request = self.peer.request(
+            tenant,
+            CheckCreditRequest {
+                customer_id: due.customer_id.to_string(),
+                order_id: due.id.to_string(),
+                order_amount: Some(otc_proto::types::Money {
+                    amount: due.total.round_dp(6).normalize().to_string(),
+                    currency_code: due.currency.clone(),
+                }),
+            },
+        )?;
+        let mut client = CreditServiceClient::new(self.peer.channel.clone());
+        Ok(client.check_credit(request).await?.into_inner())
+    }
+
+    /// Asks collections about one claimed order and records the outcome.
+    async fn check(&self, due: DueCreditCheck) {
+        let span = tracing::info_span!("credit_check", order_id = %due.id, tenant = %due.tenant);
+        self.check_in_span(due).instrument(span).await;
+    }
+
+    async fn check_in_span(&self, due: DueCreditCheck) {
+        let Ok(tenant) = TenantId::parse(&due.tenant) else {
+            tracing::error!("stored order has an invalid tenant");
+            return;
+        };
+        let outcome = match self.ask(&due, &tenant).await {
+            Ok(response) => {
+                decision_of(&response).ok_or_else(|| "collections gave no decision".to_owned())
+            }
+            Err(status) => Err(format!(
+                "collections unavailable ({:?}): {}",
+                status.code(),
+                status.message()
+            )),
+        };
+        let result = match outcome {
+            Ok(decision) => self.record_decision(&tenant, &due, &decision).await,
+            Err(reason) => {
+                let delay = backoff_millis(due.attempts);
+                tracing::warn!(%reason, retry_in_millis = delay, "credit check failed; the order stays pending");
+                metrics::counter!("otc_order_credit_check_failures_total").increment(1);
+                self.postpone(
+                    &tenant,
+                    due.id,
+                    delay,
+                    &format!("credit check failed: {reason}; retrying"),
+                )
+                .await
+            }
+        };
+        if let Err(error) = result {
+            // The lease runs out and the order is claimed again.
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not record the credit check outcome"
+            );
+        }
+    }
+
+    async fn record_decision(
+        &self,
+        tenant: &TenantId,
+        due: &DueCreditCheck,
+        decision: &CreditDecision,
+    ) -> anyhow::Result<()> {
+        let mut tx = db::begin_for_tenant(&self.pool, tenant).await?;
+        apply_credit_decision(&mut tx, tenant, due.id, due.revision, decision).await?;
+        tx.commit().await?;
+        metrics::counter!("otc_order_credit_decisions_total", "decision" => match decision {
+            CreditDecision::Approve { .. } => "approve",
+            CreditDecision::Hold { .. } => "hold",
+        })
+        .increment(1);
+        Ok(())
+    }
+
+    async fn postpone(
+        &self,
+        tenant: &TenantId,
+        order: OrderId,
+        delay: i64,
+        note: &str,
+    ) -> anyhow::Result<()> {
+        let mut tx = db::begin_for_tenant(&self.pool, tenant).await?;
+        orders::postpone_credit_check(&mut tx, order, delay, note).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims and checks one batch; how many orders it claimed.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let mut tx = db::begin_for_all_tenants(&self.pool).await?;
+        let due = orders::claim_due_credit_checks(&mut tx, self.batch_size, LEASE_MILLIS).await?;
+        tx.commit().await?;
+        let claimed = due.len();
+        futures::stream::iter(due)
+            .map(|order| self.check(order))
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<()>>()
+            .await;
+        Ok(claimed)
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot open a LISTEN connection; polling only");
+                return None;
+            }
+        };
+        match listener.listen(CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "cannot LISTEN; polling only");
+                None
+            }
+        }
+    }
+
+    /// Works until shutdown: woken by `pg_notify` when an order is placed or
+    /// a hold may be lifted, and every second for retries that fall due.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut listener = self.listen().await;
+        tracing::info!(peer = %self.peer.callee, "credit worker started");
+        loop {
+            let claimed = match self.run_once().await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "credit worker: batch failed");
+                    0
+                }
+            };
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if i64::try_from(claimed).unwrap_or(i64::MAX) >= self.batch_size {
+                continue;
+            }
+            let wait = tokio::time::sleep(Duration::from_secs(1));
+            match listener.as_mut() {
+                Some(listener) => tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = wait => {}
+                    notification = listener.recv() => {
+                        if let Err(error) = notification {
+                            tracing::debug!(%error, "LISTEN connection lost; it reconnects");
+                        }
+                    }
+                },
+                None => tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = wait => {}
+                },
+            }
+        }
+        tracing::info!("credit worker stopped");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let delays: Vec<i64> = (0..12).map(backoff_millis).collect();
+        assert_eq!(delays[..4], [500, 1000, 2000, 4000]);
+        assert_eq!(delays[11], 60_000);
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure order logic: request validation, pricing, shipment arithmetic and the
+//! lifecycle. No I/O here; everything is unit-tested directly.
+
+pub mod address;
+pub mod lifecycle;
+pub mod pricing;
+pub mod request;
+pub mod shipping;
+pub mod violations;
+
+pub use address::Address;
+pub use violations::{FieldViolation, Violations};

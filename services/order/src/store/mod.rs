@@ -1,0 +1,5 @@
+//! sqlx queries, all inside the caller's tenant-scoped transaction.
+
+pub mod customers;
+pub mod orders;
+pub mod pricing;
