@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,3 +48,13 @@ infra-reset: ## Stop and delete all local data (keeps downloaded jars)
 
 token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
 	@cargo run --quiet -p otc-shared --bin otc-dev-token -- --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
+
+# Release builds of the benchmark and of the otc-order it starts: the test kit
+# looks for service binaries in OTC_BIN_DIR. Queries are checked against the
+# committed .sqlx data unless SQLX_OFFLINE=false and DATABASE_URL are given.
+bench-orders: ## Order ingestion benchmark (figures only): make bench-orders ARGS="--orders 5000"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" && export SQLX_OFFLINE=$${SQLX_OFFLINE:-true} \
+	  && cargo build --release -p otc-order --bin otc-order \
+	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
+	     cargo run --release -p otc-bench --bin order-ingestion -- $(ARGS)

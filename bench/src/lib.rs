@@ -1,0 +1,10 @@
+//! Benchmarks of the suite against the real PostgreSQL and Kafka that
+//! `scripts/infra/infra.sh` runs. Each is a binary that prints figures and
+//! never asserts a time, so a slow or busy machine cannot fail a build.
+
+pub mod figures;
+pub mod master_data;
+pub mod order_events;
+pub mod raw_kafka;
+pub mod readers;
+pub mod upstream;
