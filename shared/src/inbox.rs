@@ -153,7 +153,7 @@ impl Outcome {
     }
 }
 
-/// A named consumer (its group id is `<service>.<name>`) of some topics.
+/// A named consumer (its group id is `<namespace><service>.<name>`) of some topics.
 pub struct InboxConsumer<H> {
     pub name: String,
     pub group_id: String,
@@ -163,6 +163,22 @@ pub struct InboxConsumer<H> {
     producer: FutureProducer,
     handler: H,
     max_backoff: Duration,
+    lanes: usize,
+}
+
+/// Records of one partition always go to the same lane, so each partition is
+/// applied in order while different partitions are applied side by side.
+pub const DEFAULT_LANES: usize = 4;
+
+/// At most this many waiting records of a lane are applied in one transaction.
+pub const MAX_BATCH: usize = 32;
+
+fn lane_of(topic: &str, partition: i32, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    topic.hash(&mut hasher);
+    partition.hash(&mut hasher);
+    usize::try_from(hasher.finish() % u64::try_from(lanes.max(1)).unwrap_or(1)).unwrap_or(0)
 }
 
 impl<H: EventHandler> InboxConsumer<H> {
@@ -187,7 +203,14 @@ impl<H: EventHandler> InboxConsumer<H> {
             producer,
             handler,
             max_backoff: Duration::from_secs(30),
+            lanes: DEFAULT_LANES,
         }
+    }
+
+    /// How many partitions are applied side by side (at least 1).
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.max(1);
+        self
     }
 
     pub fn with_max_backoff(mut self, max_backoff: Duration) -> Self {
@@ -230,44 +253,120 @@ impl<H: EventHandler> InboxConsumer<H> {
     }
 
     /// Consumes until `shutdown` is cancelled; commits the stored offsets on
-    /// the way out.
+    /// the way out. Each partition goes to one lane (a task applying its
+    /// records in order); a record's offset is stored only after its effect
+    /// committed, so a crash redelivers, and the inbox makes that harmless.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         if self.kafka.create_topics {
             crate::kafka::ensure_topics(&self.kafka, &self.topic_specs()).await?;
         }
-        let consumer = self.create_consumer()?;
-        tracing::info!(consumer = %self.group_id, topics = ?self.topics, "consumer started");
+        let consumer = std::sync::Arc::new(self.create_consumer()?);
+        let lanes = self.lanes;
+        tracing::info!(consumer = %self.group_id, topics = ?self.topics, lanes, "consumer started");
+        let this = std::sync::Arc::new(self);
+        let mut senders = Vec::with_capacity(lanes);
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..lanes {
+            let (sender, receiver) = tokio::sync::mpsc::channel::<IncomingRecord>(64);
+            senders.push(sender);
+            workers.spawn(Self::lane(
+                std::sync::Arc::clone(&this),
+                std::sync::Arc::clone(&consumer),
+                receiver,
+                shutdown.clone(),
+            ));
+        }
         loop {
             let message = tokio::select! {
                 () = shutdown.cancelled() => break,
                 received = consumer.recv() => received,
             };
-            let message = match message {
-                Ok(message) => message,
+            let record = match message {
+                Ok(message) => IncomingRecord::from_message(&message),
                 Err(error) => {
-                    tracing::warn!(consumer = %self.group_id, %error, "Kafka consumer error");
+                    tracing::warn!(consumer = %this.group_id, %error, "Kafka consumer error");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
             };
-            let record = IncomingRecord::from_message(&message);
-            let Some(outcome) = self.process(&record, &shutdown).await else {
-                // Shut down mid-retry: the offset stays unstored, the record
-                // is redelivered to whoever consumes next.
+            let lane = lane_of(&record.topic, record.partition, lanes);
+            let Some(sender) = senders.get(lane) else {
                 break;
             };
-            metrics::counter!("otc_consumer_records_total", "consumer" => self.group_id.clone(), "outcome" => outcome.label())
-                .increment(1);
-            if let Err(error) = consumer.store_offset_from_message(&message) {
-                tracing::warn!(consumer = %self.group_id, %error, "could not store offset");
+            // A full lane holds the reader back: back-pressure, not buffering.
+            let sent = tokio::select! {
+                () = shutdown.cancelled() => break,
+                sent = sender.send(record) => sent,
+            };
+            if sent.is_err() {
+                // The lane stopped (shutdown mid-retry); so does the reader.
+                break;
             }
         }
+        drop(senders);
+        while workers.join_next().await.is_some() {}
         if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing consumed yet is the usual cause; the inbox covers redelivery anyway.
-            tracing::debug!(consumer = %self.group_id, %error, "final offset commit");
+            tracing::debug!(consumer = %this.group_id, %error, "final offset commit");
         }
-        tracing::info!(consumer = %self.group_id, "consumer stopped");
+        tracing::info!(consumer = %this.group_id, "consumer stopped");
         Ok(())
+    }
+
+    async fn lane(
+        this: std::sync::Arc<Self>,
+        consumer: std::sync::Arc<StreamConsumer>,
+        mut records: tokio::sync::mpsc::Receiver<IncomingRecord>,
+        shutdown: CancellationToken,
+    ) {
+        while let Some(first) = records.recv().await {
+            if shutdown.is_cancelled() {
+                // Queued but not applied: left for redelivery.
+                return;
+            }
+            // Whatever else already waits joins it, up to a batch.
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match records.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
+            let batched = if batch.len() > 1 {
+                this.apply_batch(&batch).await
+            } else {
+                None
+            };
+            let outcomes = match batched {
+                Some(outcomes) => outcomes,
+                None => {
+                    let mut outcomes = Vec::with_capacity(batch.len());
+                    for record in &batch {
+                        match this.process(record, &shutdown).await {
+                            Some(outcome) => outcomes.push(outcome),
+                            // Shut down mid-retry: this record and the rest of
+                            // the batch stay unstored and are redelivered.
+                            None => break,
+                        }
+                    }
+                    outcomes
+                }
+            };
+            let applied = outcomes.len();
+            for (record, outcome) in batch.iter().zip(outcomes) {
+                metrics::counter!("otc_consumer_records_total", "consumer" => this.group_id.clone(), "outcome" => outcome.label())
+                    .increment(1);
+                // The legacy store call stores `offset + 1`, as storing from the message does.
+                if let Err(error) =
+                    consumer.store_offset(&record.topic, record.partition, record.offset)
+                {
+                    tracing::warn!(consumer = %this.group_id, %error, "could not store offset");
+                }
+            }
+            if applied < batch.len() {
+                return;
+            }
+        }
     }
 
     /// Applies one record, retrying transient failures with exponential
@@ -335,11 +434,28 @@ impl<H: EventHandler> InboxConsumer<H> {
         record: &IncomingRecord,
         event_id: &str,
     ) -> Result<Outcome, HandlerError> {
-        let tenant = self.handler.tenant(record);
         let mut transaction = self.pool.begin().await?;
-        if let Some(tenant) = &tenant {
-            crate::db::set_tenant(&mut transaction, tenant).await?;
+        let outcome = self.apply_in(&mut transaction, record, event_id).await?;
+        if outcome == Outcome::Duplicate {
+            transaction.rollback().await?;
+        } else {
+            transaction.commit().await?;
         }
+        Ok(outcome)
+    }
+
+    /// Records the event id and applies the record inside `transaction`,
+    /// scoped to the record's tenant; `Duplicate` if the id was seen before.
+    async fn apply_in(
+        &self,
+        transaction: &mut Transaction<'static, Postgres>,
+        record: &IncomingRecord,
+        event_id: &str,
+    ) -> Result<Outcome, HandlerError> {
+        let tenant = self.handler.tenant(record);
+        // An empty tenant shows no tenant's rows (also clearing the previous
+        // record's tenant when several share one transaction).
+        crate::db::set_tenant(transaction, tenant.as_deref().unwrap_or_default()).await?;
         let first_delivery = sqlx::query!(
             r#"INSERT INTO inbox (consumer, event_id, tenant, event_type, topic, partition, record_offset)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -352,18 +468,50 @@ impl<H: EventHandler> InboxConsumer<H> {
             record.partition,
             record.offset,
         )
-        .execute(&mut *transaction)
+        .execute(&mut **transaction)
         .await?
         .rows_affected()
             == 1;
         if !first_delivery {
-            transaction.rollback().await?;
             tracing::debug!(event_id, "already applied, skipping");
             return Ok(Outcome::Duplicate);
         }
-        self.handler.apply(&mut transaction, record).await?;
-        transaction.commit().await?;
+        self.handler.apply(transaction, record).await?;
         Ok(Outcome::Applied)
+    }
+
+    /// Applies consecutive records of one lane in a single transaction (one
+    /// commit for all). `None` if any of them fails: nothing of the batch is
+    /// kept, and the caller applies them one by one, where retries and
+    /// dead-lettering happen.
+    async fn apply_batch(&self, batch: &[IncomingRecord]) -> Option<Vec<Outcome>> {
+        let mut transaction = self.pool.begin().await.ok()?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for record in batch {
+            let span = tracing::info_span!(
+                "kafka.consume",
+                otel.kind = "consumer",
+                consumer = %self.group_id,
+                topic = %record.topic,
+                partition = record.partition,
+                offset = record.offset,
+                batched = batch.len(),
+            );
+            crate::telemetry::set_parent(
+                &span,
+                record.headers.get(header::TRACEPARENT),
+                record.headers.get(header::TRACESTATE),
+            );
+            let event_id = self.handler.event_id(record).ok()?;
+            let outcome = self
+                .apply_in(&mut transaction, record, &event_id)
+                .instrument(span)
+                .await
+                .ok()?;
+            outcomes.push(outcome);
+        }
+        transaction.commit().await.ok()?;
+        Some(outcomes)
     }
 
     async fn dead_letter_with_retries(

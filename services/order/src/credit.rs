@@ -137,40 +137,8 @@ impl CreditChecker {
     /// Asks collections about one claimed order and records the outcome.
     async fn check(&self, due: DueCreditCheck) {
         let span = tracing::info_span!("credit_check", order_id = %due.id, tenant = %due.tenant);
-        self.check_in_span(due).instrument(span).await;
-    }
-
-    async fn check_in_span(&self, due: DueCreditCheck) {
-        let Ok(tenant) = TenantId::parse(&due.tenant) else {
-            tracing::error!("stored order has an invalid tenant");
-            return;
-        };
-        let outcome = match self.ask(&due, &tenant).await {
-            Ok(response) => {
-                decision_of(&response).ok_or_else(|| "collections gave no decision".to_owned())
-            }
-            Err(status) => Err(format!(
-                "collections unavailable ({:?}): {}",
-                status.code(),
-                status.message()
-            )),
-        };
-        let result = match outcome {
-            Ok(decision) => self.record_decision(&tenant, &due, &decision).await,
-            Err(reason) => {
-                let delay = backoff_millis(due.attempts);
-                tracing::warn!(%reason, retry_in_millis = delay, "credit check failed; the order stays pending");
-                metrics::counter!("otc_order_credit_check_failures_total").increment(1);
-                self.postpone(
-                    &tenant,
-                    due.id,
-                    delay,
-                    &format!("credit check failed: {reason}; retrying"),
-                )
-                .await
-            }
-        };
-        if let Err(error) = result {
+        let outcome = self.ask_outcome(&due).instrument(span.clone()).await;
+        if let Err(error) = self.record_one(&due, &outcome).instrument(span).await {
             // The lease runs out and the order is claimed again.
             tracing::warn!(
                 error = format!("{error:#}"),
@@ -179,47 +147,120 @@ impl CreditChecker {
         }
     }
 
-    async fn record_decision(
-        &self,
-        tenant: &TenantId,
+    /// Collections' decision, or why there is none.
+    async fn ask_outcome(&self, due: &DueCreditCheck) -> Result<CreditDecision, String> {
+        let tenant =
+            TenantId::parse(&due.tenant).map_err(|error| format!("stored tenant: {error}"))?;
+        match self.ask(due, &tenant).await {
+            Ok(response) => {
+                decision_of(&response).ok_or_else(|| "collections gave no decision".to_owned())
+            }
+            Err(status) => Err(format!(
+                "collections unavailable ({:?}): {}",
+                status.code(),
+                status.message()
+            )),
+        }
+    }
+
+    /// Records one outcome inside `tx`: the decision, or a retry later.
+    async fn record_in(
+        tx: &mut crate::store::customers::Tx,
         due: &DueCreditCheck,
-        decision: &CreditDecision,
+        outcome: &Result<CreditDecision, String>,
     ) -> anyhow::Result<()> {
-        let mut tx = db::begin_for_tenant(&self.pool, tenant).await?;
-        apply_credit_decision(&mut tx, tenant, due.id, due.revision, decision).await?;
-        tx.commit().await?;
-        metrics::counter!("otc_order_credit_decisions_total", "decision" => match decision {
-            CreditDecision::Approve { .. } => "approve",
-            CreditDecision::Hold { .. } => "hold",
-        })
-        .increment(1);
+        let tenant = TenantId::parse(&due.tenant)?;
+        db::set_tenant(tx, tenant.as_str()).await?;
+        match outcome {
+            Ok(decision) => {
+                apply_credit_decision(tx, &tenant, due.id, due.revision, decision).await?;
+            }
+            Err(reason) => {
+                let delay = backoff_millis(due.attempts);
+                tracing::warn!(order_id = %due.id, %reason, retry_in_millis = delay, "credit check failed; the order stays pending");
+                orders::postpone_credit_check(
+                    tx,
+                    due.id,
+                    delay,
+                    &format!("credit check failed: {reason}; retrying"),
+                )
+                .await?;
+            }
+        }
         Ok(())
     }
 
-    async fn postpone(
+    fn count(outcome: &Result<CreditDecision, String>) {
+        match outcome {
+            Ok(CreditDecision::Approve { .. }) => {
+                metrics::counter!("otc_order_credit_decisions_total", "decision" => "approve")
+                    .increment(1);
+            }
+            Ok(CreditDecision::Hold { .. }) => {
+                metrics::counter!("otc_order_credit_decisions_total", "decision" => "hold")
+                    .increment(1);
+            }
+            Err(_) => metrics::counter!("otc_order_credit_check_failures_total").increment(1),
+        }
+    }
+
+    async fn record_one(
         &self,
-        tenant: &TenantId,
-        order: OrderId,
-        delay: i64,
-        note: &str,
+        due: &DueCreditCheck,
+        outcome: &Result<CreditDecision, String>,
     ) -> anyhow::Result<()> {
-        let mut tx = db::begin_for_tenant(&self.pool, tenant).await?;
-        orders::postpone_credit_check(&mut tx, order, delay, note).await?;
+        let mut tx = self.pool.begin().await?;
+        Self::record_in(&mut tx, due, outcome).await?;
         tx.commit().await?;
+        Self::count(outcome);
         Ok(())
     }
 
-    /// Claims and checks one batch; how many orders it claimed.
+    /// Claims and checks one batch; how many orders it claimed. The answers
+    /// are recorded in one transaction (one commit for the batch); if that
+    /// fails, order by order.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let mut tx = db::begin_for_all_tenants(&self.pool).await?;
         let due = orders::claim_due_credit_checks(&mut tx, self.batch_size, LEASE_MILLIS).await?;
         tx.commit().await?;
         let claimed = due.len();
-        futures::stream::iter(due)
-            .map(|order| self.check(order))
-            .buffer_unordered(self.concurrency)
-            .collect::<Vec<()>>()
-            .await;
+        if claimed == 0 {
+            return Ok(0);
+        }
+        let answers: Vec<(DueCreditCheck, Result<CreditDecision, String>)> = futures::stream::iter(
+            due,
+        )
+        .map(|due| async move {
+            let span =
+                tracing::info_span!("credit_check", order_id = %due.id, tenant = %due.tenant);
+            let outcome = self.ask_outcome(&due).instrument(span).await;
+            (due, outcome)
+        })
+        .buffer_unordered(self.concurrency)
+        .collect()
+        .await;
+        let together = async {
+            let mut tx = self.pool.begin().await?;
+            for (due, outcome) in &answers {
+                Self::record_in(&mut tx, due, outcome).await?;
+            }
+            tx.commit().await?;
+            anyhow::Ok(())
+        };
+        match together.await {
+            Ok(()) => answers.iter().for_each(|(_, outcome)| Self::count(outcome)),
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "recording the batch failed; recording order by order"
+                );
+                for (due, outcome) in &answers {
+                    if let Err(error) = self.record_one(due, outcome).await {
+                        tracing::warn!(order_id = %due.id, error = format!("{error:#}"), "could not record the credit check outcome");
+                    }
+                }
+            }
+        }
         Ok(claimed)
     }
 

@@ -65,16 +65,15 @@ async fn validate_and_price(
     let customer = match &parsed.customer_ref {
         None => None,
         Some(reference) => {
-            let id = match reference {
-                CustomerRef::Id(id) => Some(*id),
+            let record = match reference {
+                CustomerRef::Id(id) => customers::ordering_terms(tx, *id).await?,
                 CustomerRef::External {
                     platform,
                     external_id,
-                } => customers::find_by_reference(tx, tenant, platform, external_id).await?,
-            };
-            let record = match id {
-                Some(id) => customers::load(tx, id).await?,
-                None => None,
+                } => {
+                    customers::ordering_terms_by_reference(tx, tenant, platform, external_id)
+                        .await?
+                }
             };
             match record {
                 None => {
@@ -233,8 +232,7 @@ pub async fn place_order(
                 shipping_address: &parsed.shipping_address,
                 order_date: parsed.order_date,
             };
-            orders::insert(tx, tenant, &new_order, &priced.lines).await?;
-            let record = load(tx, id).await?;
+            let record = orders::insert(tx, tenant, &new_order, &priced.lines).await?;
             outbox::enqueue(tx, &outgoing::order_placed(tenant, &record)).await?;
             audit::record(
                 tx,
@@ -492,7 +490,10 @@ pub async fn apply_credit_decision(
         return Ok(None);
     }
     let actor = super::system_actor("credit-check");
-    let before = load(tx, id).await?;
+    let before = OrderRecord {
+        lines: orders::lines(tx, id).await?,
+        header,
+    };
     let (new_status, note, action) = match (decision, status) {
         (CreditDecision::Approve { summary }, OrderStatus::OnCreditHold) => (
             OrderStatus::Approved,
@@ -513,8 +514,11 @@ pub async fn apply_credit_decision(
             "order.put_on_credit_hold",
         ),
     };
-    orders::set_status(tx, id, new_status.as_str(), Some(&note)).await?;
-    let after = load(tx, id).await?;
+    let updated_at = orders::set_status(tx, id, new_status.as_str(), Some(&note)).await?;
+    let mut after = before.clone();
+    after.header.status = new_status.as_str().to_owned();
+    after.header.credit_note = Some(note.clone());
+    after.header.updated_at = updated_at;
     let event = match (new_status, status) {
         (OrderStatus::Approved, OrderStatus::OnCreditHold) => {
             outgoing::order_released(tenant, &after, "collections", &note)

@@ -87,6 +87,55 @@ pub async fn load(tx: &mut Tx, id: CustomerId) -> Result<Option<CustomerRecord>,
     }))
 }
 
+/// What placing an order needs to know of a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderingTerms {
+    pub id: CustomerId,
+    pub currency: String,
+    pub status: String,
+}
+
+pub async fn ordering_terms(
+    tx: &mut Tx,
+    id: CustomerId,
+) -> Result<Option<OrderingTerms>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT id, currency, status FROM customers WHERE id = $1",
+        id.as_uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|row| OrderingTerms {
+        id: CustomerId(row.id),
+        currency: row.currency,
+        status: row.status,
+    }))
+}
+
+/// The customer an external reference points at, in one round trip.
+pub async fn ordering_terms_by_reference(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    platform: &str,
+    external_id: &str,
+) -> Result<Option<OrderingTerms>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT c.id, c.currency, c.status FROM customer_external_references r
+           JOIN customers c ON c.id = r.customer_id
+           WHERE r.tenant = $1 AND r.platform = $2 AND r.external_id = $3"#,
+        tenant.as_str(),
+        platform,
+        external_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|row| OrderingTerms {
+        id: CustomerId(row.id),
+        currency: row.currency,
+        status: row.status,
+    }))
+}
+
 /// The customer an external reference points at.
 pub async fn find_by_reference(
     tx: &mut Tx,

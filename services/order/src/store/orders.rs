@@ -148,16 +148,19 @@ pub struct NewOrder<'a> {
     pub order_date: NaiveDate,
 }
 
+/// Inserts a new order (`pending_credit`, due for its credit check) and
+/// returns it as stored, without reading it back.
 pub async fn insert(
     tx: &mut Tx,
     tenant: &TenantId,
     order: &NewOrder<'_>,
     lines: &[PricedLine],
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<OrderRecord, sqlx::Error> {
+    let stamps = sqlx::query!(
         r#"INSERT INTO orders (tenant, id, customer_id, source, external_order_id, status, currency, total,
                 input_hash, shipping_address, order_date, credit_check_due_at)
-           VALUES ($1, $2, $3, $4, $5, 'pending_credit', $6, $7, $8, $9, $10, now())"#,
+           VALUES ($1, $2, $3, $4, $5, 'pending_credit', $6, $7, $8, $9, $10, now())
+           RETURNING placed_at, updated_at"#,
         tenant.as_str(),
         order.id.as_uuid(),
         order.customer_id.as_uuid(),
@@ -169,9 +172,48 @@ pub async fn insert(
         serde_json::to_value(order.shipping_address).unwrap_or_default(),
         order.order_date,
     )
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    insert_lines(tx, tenant, order.id, lines).await
+    insert_lines(tx, tenant, order.id, lines).await?;
+    Ok(OrderRecord {
+        header: OrderHeader {
+            id: order.id,
+            customer_id: order.customer_id,
+            source: order.source.to_owned(),
+            external_order_id: order.external_order_id.to_owned(),
+            status: "pending_credit".to_owned(),
+            currency: order.currency.to_owned(),
+            total: order.total,
+            revision: 1,
+            input_hash: order.input_hash.to_owned(),
+            shipping_address: order.shipping_address.clone(),
+            order_date: order.order_date,
+            credit_note: None,
+            placed_at: stamps.placed_at,
+            updated_at: stamps.updated_at,
+        },
+        lines: lines.iter().map(line_row).collect(),
+    })
+}
+
+fn line_row(line: &PricedLine) -> OrderLineRow {
+    OrderLineRow {
+        line_id: line.line_id.clone(),
+        sku: line.sku.clone(),
+        description: line.description.clone(),
+        tax_code: line.tax_code.clone(),
+        quantity: line.quantity,
+        list_price: line.list_price,
+        unit_price: line.unit_price,
+        price_source: line.price_source.as_str().to_owned(),
+        gross_amount: line.gross_amount.amount(),
+        line_discount: line.line_discount.amount(),
+        order_discount_share: line.order_discount_share.amount(),
+        line_amount: line.line_amount.amount(),
+        derivation: line.derivation.clone(),
+        shipped_quantity: Decimal::ZERO,
+        shipped_amount: Decimal::ZERO,
+    }
 }
 
 // `as` here is sqlx's way to type a nullable array parameter, not a numeric cast.
@@ -274,24 +316,24 @@ pub async fn amend(
     insert_lines(tx, tenant, order.id, lines).await
 }
 
-/// Sets the status (and clears any pending credit check).
+/// Sets the status (and clears any pending credit check); the new `updated_at`.
 pub async fn set_status(
     tx: &mut Tx,
     id: OrderId,
     status: &str,
     credit_note: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"UPDATE orders SET status = $2, credit_note = COALESCE($3, credit_note), updated_at = now(),
                 credit_check_due_at = NULL
-           WHERE id = $1"#,
+           WHERE id = $1
+           RETURNING updated_at"#,
         id.as_uuid(),
         status,
         credit_note
     )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await
 }
 
 pub async fn record_line_shipment(
