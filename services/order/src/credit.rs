@@ -27,6 +27,8 @@ const CHANNEL: &str = "otc_order_credit_check";
 /// claims come back after it).
 const LEASE_MILLIS: i64 = 30_000;
 const MAX_BACKOFF_MILLIS: i64 = 60_000;
+/// Claimed batches worked on at once by one worker.
+const PARALLEL_BATCHES: usize = 3;
 
 #[derive(Clone)]
 pub struct CreditChecker {
@@ -79,7 +81,7 @@ impl CreditChecker {
         Self {
             pool,
             peer,
-            batch_size: 200,
+            batch_size: 100,
             concurrency: 32,
         }
     }
@@ -287,17 +289,25 @@ impl CreditChecker {
         let mut listener = self.listen().await;
         tracing::info!(peer = %self.peer.callee, "credit worker started");
         loop {
-            let claimed = match self.run_once().await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "credit worker: batch failed");
-                    0
+            // Several batches in flight: while one waits for collections,
+            // another commits (SKIP LOCKED keeps them apart).
+            let rounds =
+                futures::future::join_all((0..PARALLEL_BATCHES).map(|_| self.run_once())).await;
+            let mut full = false;
+            for round in rounds {
+                match round {
+                    Ok(claimed) => {
+                        full |= i64::try_from(claimed).unwrap_or(i64::MAX) >= self.batch_size
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), "credit worker: batch failed")
+                    }
                 }
-            };
+            }
             if shutdown.is_cancelled() {
                 break;
             }
-            if i64::try_from(claimed).unwrap_or(i64::MAX) >= self.batch_size {
+            if full {
                 continue;
             }
             let wait = tokio::time::sleep(Duration::from_secs(1));
