@@ -137,14 +137,7 @@ impl PeerChannel {
             .parse()
             .map_err(|_| Status::internal("tenant is not valid metadata"))?;
         metadata.insert(TENANT_METADATA, tenant_value);
-        for (key, value) in crate::telemetry::current_trace_context() {
-            if let (Ok(key), Ok(value)) = (
-                tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
-                value.parse(),
-            ) {
-                metadata.insert(key, value);
-            }
-        }
+        crate::telemetry::inject_trace_context(metadata);
         Ok(request)
     }
 }

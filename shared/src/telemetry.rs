@@ -183,6 +183,18 @@ pub fn grpc_request_span(request: &http::Request<()>) -> tracing::Span {
     span
 }
 
+/// Adds the current trace context to the metadata of an outgoing gRPC call.
+pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
+    for (key, value) in current_trace_context() {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
+            metadata.insert(key, value);
+        }
+    }
+}
+
 /// The client side: adds the current trace context to outgoing gRPC calls.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceContextInterceptor;
@@ -192,14 +204,7 @@ impl tonic::service::Interceptor for TraceContextInterceptor {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        for (key, value) in current_trace_context() {
-            if let (Ok(key), Ok(value)) = (
-                tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
-                value.parse(),
-            ) {
-                request.metadata_mut().insert(key, value);
-            }
-        }
+        inject_trace_context(request.metadata_mut());
         Ok(request)
     }
 }

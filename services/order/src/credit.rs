@@ -90,29 +90,13 @@ impl CreditChecker {
     /// decision); `false` if the worker already has it.
     pub async fn check_now(&self, order: OrderId) -> anyhow::Result<bool> {
         let mut tx = db::begin_for_all_tenants(&self.pool).await?;
-        let claimed = sqlx::query!(
-            r#"UPDATE orders SET credit_check_due_at = now() + $2::bigint * interval '1 millisecond'
-               WHERE id = $1 AND credit_check_due_at <= now() AND status IN ('pending_credit', 'on_credit_hold')
-               RETURNING id, tenant, customer_id, currency, total, revision, credit_check_attempts"#,
-            order.as_uuid(),
-            LEASE_MILLIS
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
+        let claimed =
+            orders::claim_due_credit_checks(&mut tx, Some(order), 1, LEASE_MILLIS).await?;
         tx.commit().await?;
-        let Some(row) = claimed else {
+        let Some(due) = claimed.into_iter().next() else {
             return Ok(false);
         };
-        self.check(DueCreditCheck {
-            id: OrderId(row.id),
-            tenant: row.tenant,
-            customer_id: otc_shared::ids::CustomerId(row.customer_id),
-            currency: row.currency,
-            total: row.total,
-            revision: row.revision,
-            attempts: row.credit_check_attempts,
-        })
-        .await;
+        self.check(due).await;
         Ok(true)
     }
 
@@ -223,7 +207,8 @@ impl CreditChecker {
     /// fails, order by order.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let mut tx = db::begin_for_all_tenants(&self.pool).await?;
-        let due = orders::claim_due_credit_checks(&mut tx, self.batch_size, LEASE_MILLIS).await?;
+        let due =
+            orders::claim_due_credit_checks(&mut tx, None, self.batch_size, LEASE_MILLIS).await?;
         tx.commit().await?;
         let claimed = due.len();
         if claimed == 0 {

@@ -13,8 +13,8 @@ use crate::credit::CreditChecker;
 use crate::domain::pricing::PricedLine;
 use crate::domain::request::{AmountRequest, DiscountRequest, LineRequest, OrderRequest};
 use crate::domain::{Address, Violations};
-use crate::events::outgoing::money;
-use crate::store::orders::{self as store, OrderRecord};
+use crate::events::outgoing::{minor, money};
+use crate::store::orders::{self as store, OrderLineRow, OrderRecord};
 use otc_proto::order::order_service_server::OrderService;
 use otc_proto::order::{
     CancelOrderRequest, CloseOrderRequest, CreateOrderRequest, Discount, GetOrderRequest,
@@ -22,7 +22,6 @@ use otc_proto::order::{
     RecordShipmentResponse, ReleaseCreditHoldRequest, Shipment, ShipmentLineInput, discount,
 };
 use otc_proto::types::PageInfo;
-use otc_shared::Money;
 use otc_shared::auth::{Permission, authorize};
 use otc_shared::ids::{CustomerId, OrderId};
 
@@ -96,14 +95,8 @@ pub fn order_request(message: &CreateOrderRequest) -> OrderRequest {
     }
 }
 
-fn money_column(amount: rust_decimal::Decimal, currency: &str) -> otc_proto::types::Money {
-    Money::from_columns(amount, currency)
-        .map(|value| value.to_proto())
-        .unwrap_or_else(|_| money(amount, currency))
-}
-
-pub fn line_to_proto_priced(line: &PricedLine) -> OrderLine {
-    let currency = line.line_amount.currency().code();
+/// A stored line as the wire shows it.
+fn line_to_proto(line: &OrderLineRow, currency: &str) -> OrderLine {
     OrderLine {
         line_id: line.line_id.clone(),
         sku: line.sku.clone(),
@@ -113,15 +106,20 @@ pub fn line_to_proto_priced(line: &PricedLine) -> OrderLine {
             .list_price
             .map(|price| money(price.normalize(), currency)),
         unit_price: Some(money(line.unit_price.normalize(), currency)),
-        price_source: line.price_source.as_str().to_owned(),
-        gross_amount: Some(line.gross_amount.to_proto()),
-        line_discount: Some(line.line_discount.to_proto()),
-        order_discount_share: Some(line.order_discount_share.to_proto()),
-        line_amount: Some(line.line_amount.to_proto()),
+        price_source: line.price_source.clone(),
+        gross_amount: Some(minor(line.gross_amount, currency)),
+        line_discount: Some(minor(line.line_discount, currency)),
+        order_discount_share: Some(minor(line.order_discount_share, currency)),
+        line_amount: Some(minor(line.line_amount, currency)),
         tax_code: line.tax_code.clone(),
-        shipped_quantity: "0".to_owned(),
+        shipped_quantity: line.shipped_quantity.normalize().to_string(),
         derivation: line.derivation.clone(),
     }
+}
+
+/// A priced (not yet stored) line, as a quote shows it.
+pub fn line_to_proto_priced(line: &PricedLine) -> OrderLine {
+    line_to_proto(&store::line_row(line), line.line_amount.currency().code())
 }
 
 pub fn order_to_proto(record: &OrderRecord) -> Order {
@@ -137,26 +135,9 @@ pub fn order_to_proto(record: &OrderRecord) -> Order {
         lines: record
             .lines
             .iter()
-            .map(|line| OrderLine {
-                line_id: line.line_id.clone(),
-                sku: line.sku.clone(),
-                description: line.description.clone(),
-                quantity: line.quantity.normalize().to_string(),
-                list_price: line
-                    .list_price
-                    .map(|price| money(price.normalize(), currency)),
-                unit_price: Some(money(line.unit_price.normalize(), currency)),
-                price_source: line.price_source.clone(),
-                gross_amount: Some(money_column(line.gross_amount, currency)),
-                line_discount: Some(money_column(line.line_discount, currency)),
-                order_discount_share: Some(money_column(line.order_discount_share, currency)),
-                line_amount: Some(money_column(line.line_amount, currency)),
-                tax_code: line.tax_code.clone(),
-                shipped_quantity: line.shipped_quantity.normalize().to_string(),
-                derivation: line.derivation.clone(),
-            })
+            .map(|line| line_to_proto(line, currency))
             .collect(),
-        total: Some(money_column(header.total, currency)),
+        total: Some(minor(header.total, currency)),
         revision: u32::try_from(header.revision).unwrap_or_default(),
         shipping_address: Some(header.shipping_address.to_proto()),
         order_date: header.order_date.to_string(),

@@ -13,7 +13,7 @@ use otc_proto::order::pricing_service_server::PricingService;
 use otc_proto::order::{
     OrderLine, PriceEntry, Product, QuotePriceRequest, SetContractPriceRequest, SetListPriceRequest,
 };
-use otc_shared::auth::{Permission, authorize};
+use otc_shared::auth::{Permission, Principal, authorize};
 
 pub struct PricingApi {
     pool: PgPool,
@@ -22,6 +22,20 @@ pub struct PricingApi {
 impl PricingApi {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+
+    /// A list price or a contract price: the same command either way.
+    async fn set_price(
+        &self,
+        principal: &Principal,
+        input: PriceInput<'_>,
+    ) -> Result<Response<PriceEntry>, Status> {
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let set = pricing::set_price(&mut tx, &principal.tenant, &principal.subject, &input)
+            .await
+            .map_err(status_of)?;
+        commit(tx).await?;
+        Ok(Response::new(entry_to_proto(set)))
     }
 }
 
@@ -86,20 +100,18 @@ impl PricingService for PricingApi {
         let principal = authorize(&request, Permission::ConfigurationWrite)?;
         let message = request.into_inner();
         let price = message.unit_price.unwrap_or_default();
-        let input = PriceInput {
-            customer_id: None,
-            sku: &message.sku,
-            amount: &price.amount,
-            currency_code: &price.currency_code,
-            valid_from: &message.valid_from,
-            valid_to: &message.valid_to,
-        };
-        let mut tx = begin(&self.pool, &principal.tenant).await?;
-        let set = pricing::set_price(&mut tx, &principal.tenant, &principal.subject, &input)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(entry_to_proto(set)))
+        self.set_price(
+            &principal,
+            PriceInput {
+                customer_id: None,
+                sku: &message.sku,
+                amount: &price.amount,
+                currency_code: &price.currency_code,
+                valid_from: &message.valid_from,
+                valid_to: &message.valid_to,
+            },
+        )
+        .await
     }
 
     async fn set_contract_price(
@@ -109,20 +121,18 @@ impl PricingService for PricingApi {
         let principal = authorize(&request, Permission::ConfigurationWrite)?;
         let message = request.into_inner();
         let price = message.unit_price.unwrap_or_default();
-        let input = PriceInput {
-            customer_id: Some(&message.customer_id),
-            sku: &message.sku,
-            amount: &price.amount,
-            currency_code: &price.currency_code,
-            valid_from: &message.valid_from,
-            valid_to: &message.valid_to,
-        };
-        let mut tx = begin(&self.pool, &principal.tenant).await?;
-        let set = pricing::set_price(&mut tx, &principal.tenant, &principal.subject, &input)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(entry_to_proto(set)))
+        self.set_price(
+            &principal,
+            PriceInput {
+                customer_id: Some(&message.customer_id),
+                sku: &message.sku,
+                amount: &price.amount,
+                currency_code: &price.currency_code,
+                valid_from: &message.valid_from,
+                valid_to: &message.valid_to,
+            },
+        )
+        .await
     }
 
     async fn quote_price(

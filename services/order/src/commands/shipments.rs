@@ -65,11 +65,7 @@ fn shipped_line_event(stored: &StoredShippedLine, order: &OrderRecord) -> proto:
         sku: stored.sku.clone(),
         quantity: stored.quantity.normalize().to_string(),
         unit_price: line.map(|line| outgoing::money(line.unit_price.normalize(), currency)),
-        amount: Some(
-            Money::from_columns(stored.amount, currency)
-                .map(|money| money.to_proto())
-                .unwrap_or_else(|_| outgoing::money(stored.amount, currency)),
-        ),
+        amount: Some(outgoing::minor(stored.amount, currency)),
         tax_code: line.map(|line| line.tax_code.clone()).unwrap_or_default(),
         description: line
             .map(|line| line.description.clone())

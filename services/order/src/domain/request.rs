@@ -443,27 +443,37 @@ pub fn order_request_from_json(data: &Value, violations: &mut Violations) -> Ord
     }
 }
 
+/// A string field of an upstream event: absent or null is `None`; any other
+/// type is a violation (a number, because JSON numbers are not exact).
+pub fn json_string(
+    value: Option<&Value>,
+    field: &str,
+    violations: &mut Violations,
+) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Number(number)) => {
+            violations.add(
+                field,
+                format!("must be a string (write \"{number}\"): JSON numbers are not exact"),
+            );
+            None
+        }
+        Some(_) => {
+            violations.add(field, "must be a string");
+            None
+        }
+    }
+}
+
 struct JsonReader<'a> {
     violations: &'a mut Violations,
 }
 
 impl JsonReader<'_> {
     fn optional_string(&mut self, value: Option<&Value>, field: &str) -> Option<String> {
-        match value {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(text.clone()),
-            Some(Value::Number(number)) => {
-                self.violations.add(
-                    field,
-                    format!("must be a string (write \"{number}\"): JSON numbers are not exact"),
-                );
-                None
-            }
-            Some(_) => {
-                self.violations.add(field, "must be a string");
-                None
-            }
-        }
+        json_string(value, field, self.violations)
     }
 
     fn string(&mut self, value: Option<&Value>, field: &str) -> String {

@@ -10,6 +10,7 @@ use super::cloudevents;
 use super::commerce_orders::handler_error;
 use crate::commands::shipments::{ShipmentLineRequest, ShipmentRequest, record_shipment};
 use crate::domain::Violations;
+use crate::domain::request::json_string;
 use crate::store::orders;
 use otc_shared::TenantId;
 use otc_shared::ids::OrderId;
@@ -20,18 +21,9 @@ pub const FULFILMENT_SHIPPED: &str = "commerce.fulfilment.shipped";
 pub struct CommerceFulfilments;
 
 fn string_field(data: &Value, name: &str, violations: &mut Violations) -> String {
-    match data.get(name) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.trim().to_owned(),
-        Some(Value::Number(number)) => {
-            violations.add(name, format!("must be a string (write \"{number}\")"));
-            String::new()
-        }
-        Some(_) => {
-            violations.add(name, "must be a string");
-            String::new()
-        }
-    }
+    json_string(data.get(name), name, violations)
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_default()
 }
 
 impl EventHandler for CommerceFulfilments {

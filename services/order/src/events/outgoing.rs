@@ -40,7 +40,8 @@ pub fn money(amount: Decimal, currency: &str) -> ProtoMoney {
     }
 }
 
-fn minor(amount: Decimal, currency: &str) -> ProtoMoney {
+/// An amount column at its currency's minor unit, as wire money.
+pub fn minor(amount: Decimal, currency: &str) -> ProtoMoney {
     match otc_shared::Money::from_columns(amount, currency) {
         Ok(value) => value.to_proto(),
         Err(_) => money(amount, currency),

@@ -196,7 +196,8 @@ pub async fn insert(
     })
 }
 
-fn line_row(line: &PricedLine) -> OrderLineRow {
+/// A priced line as it is stored (nothing shipped yet).
+pub fn line_row(line: &PricedLine) -> OrderLineRow {
     OrderLineRow {
         line_id: line.line_id.clone(),
         sku: line.sku.clone(),
@@ -418,7 +419,7 @@ pub async fn list(
     Ok(ids.into_iter().map(OrderId).collect())
 }
 
-/// Orders due for a credit check, leased for `lease_seconds` so that no
+/// Orders due for a credit check, leased for `lease_millis` so that no
 /// other worker (or replica) asks for them meanwhile. Across tenants.
 #[derive(Debug, Clone)]
 pub struct DueCreditCheck {
@@ -431,8 +432,10 @@ pub struct DueCreditCheck {
     pub attempts: i32,
 }
 
+/// `only`: claim that one order (if it is due) rather than the next due ones.
 pub async fn claim_due_credit_checks(
     tx: &mut Tx,
+    only: Option<OrderId>,
     limit: i64,
     lease_millis: i64,
 ) -> Result<Vec<DueCreditCheck>, sqlx::Error> {
@@ -441,10 +444,12 @@ pub async fn claim_due_credit_checks(
            WHERE id IN (
                SELECT id FROM orders
                WHERE credit_check_due_at <= now() AND status IN ('pending_credit', 'on_credit_hold')
+                 AND ($3::uuid IS NULL OR id = $3)
                ORDER BY credit_check_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
            RETURNING id, tenant, customer_id, currency, total, revision, credit_check_attempts"#,
         limit,
-        lease_millis
+        lease_millis,
+        only.map(|id| id.as_uuid())
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -462,7 +467,7 @@ pub async fn claim_due_credit_checks(
         .collect())
 }
 
-/// A failed credit check: try again after `delay_seconds`.
+/// A failed credit check: try again after `delay_millis`.
 pub async fn postpone_credit_check(
     tx: &mut Tx,
     id: OrderId,
