@@ -162,11 +162,3 @@ impl EventHandler for CommerceOrders {
         Ok(())
     }
 }
-
-/// For tests and tools: the reason a command error gives a consumer.
-pub fn rejection_reason(error: CommandError) -> String {
-    match handler_error(error) {
-        HandlerError::Rejected(reason) => reason,
-        HandlerError::Transient(error) => format!("{error:#}"),
-    }
-}
