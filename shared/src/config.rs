@@ -138,6 +138,33 @@ impl ServiceSettings {
         Ok(database)
     }
 
+    /// A service's own section (e.g. `billing` from `OTC_BILLING__*`), with
+    /// the same layering and field-naming errors as the shared settings.
+    /// An absent section is the type's default.
+    pub fn load_section<T: serde::de::DeserializeOwned + Default>(
+        section: &str,
+    ) -> Result<T, ConfigError> {
+        let figment = layered(0, 0)?;
+        if !figment.contains(section) {
+            return Ok(T::default());
+        }
+        let value: T = figment.extract_inner(section).map_err(|error| {
+            let messages: Vec<String> = error
+                .into_iter()
+                .map(|single| {
+                    let field = format!("{section}.{}", single.path.join("."));
+                    format!(
+                        "{field} (env {}): {}",
+                        env_variable_for(&field),
+                        single.kind
+                    )
+                })
+                .collect();
+            ConfigError::Load(messages.join("; "))
+        })?;
+        Ok(value)
+    }
+
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
         let settings: ServiceSettings = figment.extract().map_err(|error| {
             let messages: Vec<String> = error

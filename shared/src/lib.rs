@@ -2,7 +2,8 @@
 //! service needs, written once.
 //!
 //! - [`money`]: exact money and currencies; [`ids`], [`time`], [`domain`]:
-//!   typed ids, timestamps and the enums shared across services.
+//!   typed ids, timestamps and the enums shared across services; [`terms`]:
+//!   payment terms and the due dates they give.
 //! - [`events`]: the CloudEvents envelope carried in Kafka headers;
 //!   [`outbox`]: the transactional outbox and its relay; [`inbox`]: the
 //!   idempotent consumer with retries and dead-letter topics.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod grpc;
 pub mod ids;
 pub mod inbox;
 pub mod kafka;
@@ -24,9 +26,12 @@ pub mod ops;
 pub mod outbox;
 pub mod peers;
 pub mod runtime;
+pub mod signing;
 pub mod telemetry;
+pub mod terms;
 pub mod time;
 pub mod topology;
+pub mod violations;
 
 pub use ids::TenantId;
 pub use money::{Currency, Money, MoneyError};

@@ -6,13 +6,13 @@
 //! |---|---|---|
 //! | sales associate | orders | customers, orders |
 //! | customer service representative | disputes (intake) | customer status: customers, orders, invoices, payments, ledger, disputes |
-//! | AR clerk | invoices, credit/debit notes, tax and FX | customers, orders, invoices, payments, ledger |
+//! | AR clerk | invoices, credit/debit notes | customers, orders, invoices, payments, ledger |
 //! | cash application specialist | payments, statement import, cash application (unmatched receipts), refunds | customers, invoices, payments, ledger |
 //! | collector | dunning (work), disputes, promises to pay, write-off *requests* | customers, invoices, payments, ledger, dunning, disputes |
 //! | credit manager | credit limits, credit holds (release), write-off *approval* | customers, orders, invoices, payments, ledger, dunning, disputes, reports |
 //! | executive / CFO | nothing | every read, reports |
-//! | tenant admin | configuration, operations, customer master data | every read |
-//! | service | credit check | customers, orders, invoices, ledger |
+//! | tenant admin | configuration (incl. tax rules and FX rates), operations, customer master data | every read |
+//! | service | credit check, credit notes (a dispute's resolution) | customers, orders, invoices, ledger |
 //!
 //! Segregation of duties: the collector who requests a write-off cannot
 //! approve it, and the credit manager who approves cannot request it; no
@@ -178,7 +178,6 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             InvoicesRead,
             InvoicesWrite,
             CreditNotesWrite,
-            TaxAndFxWrite,
             PaymentsRead,
             LedgerRead,
         ],
@@ -233,6 +232,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             OperationsRead,
             CustomersWrite,
             ConfigurationWrite,
+            TaxAndFxWrite,
             OperationsWrite,
         ],
         Role::Service => &[
@@ -241,6 +241,8 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             InvoicesRead,
             LedgerRead,
             CreditCheck,
+            // Collections asks billing for the credit note a dispute resolves to.
+            CreditNotesWrite,
         ],
     }
 }
@@ -324,6 +326,8 @@ mod tests {
         assert!(may(Role::CustomerServiceRepresentative, DisputesWrite));
         assert!(!may(Role::CustomerServiceRepresentative, CreditNotesWrite));
         assert!(may(Role::ArClerk, CreditNotesWrite));
+        assert!(!may(Role::ArClerk, TaxAndFxWrite));
+        assert!(may(Role::TenantAdmin, TaxAndFxWrite));
         assert!(!may(Role::ArClerk, CashApplicationWork));
         assert!(may(Role::CashApplicationSpecialist, CashApplicationWork));
         assert!(may(Role::CashApplicationSpecialist, StatementsImport));

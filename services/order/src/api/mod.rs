@@ -5,42 +5,13 @@ pub mod customers;
 pub mod orders;
 pub mod pricing;
 
-use sqlx::PgPool;
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
-use uuid::Uuid;
+use tonic::Status;
 
 use crate::commands::CommandError;
-use crate::domain::Violations;
-use crate::store::customers::Tx;
-use otc_shared::TenantId;
 
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-pub const MAX_PAGE_SIZE: u32 = 500;
-
-pub fn invalid_argument(violations: &Violations) -> Status {
-    let field_violations: Vec<tonic_types::FieldViolation> = violations
-        .iter()
-        .map(|violation| {
-            tonic_types::FieldViolation::new(violation.field.clone(), violation.description.clone())
-        })
-        .collect();
-    Status::with_error_details(
-        Code::InvalidArgument,
-        format!("invalid request: {violations}"),
-        ErrorDetails::with_bad_request(field_violations),
-    )
-}
-
-pub fn database_status(error: &sqlx::Error) -> Status {
-    if otc_shared::db::is_transient(error) {
-        tracing::warn!(%error, "database unavailable");
-        Status::unavailable("the database is unavailable; retry")
-    } else {
-        tracing::error!(%error, "database error");
-        Status::internal("internal error")
-    }
-}
+pub use otc_shared::grpc::{
+    begin, commit, database_status, invalid_argument, next_page_token, non_empty, page, parse_id,
+};
 
 pub fn status_of(error: CommandError) -> Status {
     match error {
@@ -50,58 +21,4 @@ pub fn status_of(error: CommandError) -> Status {
         CommandError::Aborted(message) => Status::aborted(message),
         CommandError::Database(error) => database_status(&error),
     }
-}
-
-pub async fn begin(pool: &PgPool, tenant: &TenantId) -> Result<Tx, Status> {
-    otc_shared::db::begin_for_tenant(pool, tenant)
-        .await
-        .map_err(|error| database_status(&error))
-}
-
-pub async fn commit(tx: Tx) -> Result<(), Status> {
-    tx.commit().await.map_err(|error| database_status(&error))
-}
-
-/// Page size and the id to continue after, from a page request.
-pub fn page(
-    request: Option<&otc_proto::types::PageRequest>,
-) -> Result<(i64, Option<Uuid>), Status> {
-    let size = request.map_or(0, |page| page.page_size);
-    let size = if size == 0 {
-        DEFAULT_PAGE_SIZE
-    } else {
-        size.min(MAX_PAGE_SIZE)
-    };
-    let after = match request
-        .map(|page| page.page_token.trim())
-        .filter(|token| !token.is_empty())
-    {
-        None => None,
-        Some(token) => Some(Uuid::parse_str(token).map_err(|_| {
-            invalid_argument(&Violations::single(
-                "page.page_token",
-                "is not a token this service gave out",
-            ))
-        })?),
-    };
-    Ok((i64::from(size), after))
-}
-
-pub fn next_page_token(ids: &[Uuid], limit: i64) -> String {
-    if i64::try_from(ids.len()).unwrap_or(0) < limit {
-        return String::new();
-    }
-    ids.last().map(Uuid::to_string).unwrap_or_default()
-}
-
-pub fn parse_id<T>(
-    field: &str,
-    text: &str,
-    parse: impl Fn(&str) -> Result<T, otc_shared::ids::IdError>,
-) -> Result<T, Status> {
-    parse(text).map_err(|error| invalid_argument(&Violations::single(field, error.to_string())))
-}
-
-pub fn non_empty(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|text| !text.is_empty())
 }

@@ -9,6 +9,7 @@ use crate::store::customers::{self, CustomerRecord, CustomerWrite, Tx};
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::domain::CustomerStatus;
 use otc_shared::ids::CustomerId;
+use otc_shared::terms::PaymentTerms;
 use otc_shared::{Currency, TenantId, outbox};
 
 /// The customer's details as a request gives them, before validation.
@@ -27,31 +28,9 @@ pub struct CustomerInput {
 }
 
 /// `NET30`, `EOM`, `EOM15`, `2/10NET30`, `DUE_ON_RECEIPT`: the codes billing
-/// knows how to turn into due dates.
+/// knows how to turn into due dates, checked by the suite's one parser.
 pub fn valid_payment_terms(code: &str) -> bool {
-    fn digits(text: &str, max: usize) -> bool {
-        !text.is_empty() && text.len() <= max && text.bytes().all(|byte| byte.is_ascii_digit())
-    }
-    if code == "DUE_ON_RECEIPT" || code == "EOM" {
-        return true;
-    }
-    if let Some(days) = code.strip_prefix("NET") {
-        return digits(days, 3);
-    }
-    if let Some(days) = code.strip_prefix("EOM") {
-        return digits(days, 3);
-    }
-    if let Some((discount, rest)) = code.split_once('/')
-        && let Some((discount_days, net_days)) = rest.split_once("NET")
-    {
-        let discount_ok = discount
-            .split_once('.')
-            .map_or(digits(discount, 2), |(whole, fraction)| {
-                digits(whole, 2) && digits(fraction, 2)
-            });
-        return discount_ok && digits(discount_days, 3) && digits(net_days, 3);
-    }
-    false
+    PaymentTerms::parse(code).is_ok()
 }
 
 /// `DE89 3704 0044 0532 0130 00` -> `DE89370400440532013000`.

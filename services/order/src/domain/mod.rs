@@ -6,7 +6,6 @@ pub mod lifecycle;
 pub mod pricing;
 pub mod request;
 pub mod shipping;
-pub mod violations;
 
 pub use address::Address;
-pub use violations::{FieldViolation, Violations};
+pub use otc_shared::violations::{FieldViolation, Violations};
