@@ -32,6 +32,11 @@ pub mod otc {
             tonic::include_proto!("otc.order.v1");
         }
     }
+    pub mod billing {
+        pub mod v1 {
+            tonic::include_proto!("otc.billing.v1");
+        }
+    }
     pub mod collections {
         pub mod v1 {
             tonic::include_proto!("otc.collections.v1");
@@ -44,6 +49,7 @@ pub mod otc {
     }
 }
 
+pub use otc::billing::v1 as billing;
 pub use otc::collections::v1 as collections;
 pub use otc::events::v1 as events;
 pub use otc::ops::v1 as ops;
