@@ -1,0 +1,140 @@
+//! Consolidated invoicing (one invoice per customer, currency and closed
+//! period) and the re-evaluation of held drafts. Both are restart-safe by
+//! construction: a line is claimed by the invoice that bills it, in the
+//! transaction that issues it, so running again finds nothing to bill twice.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::issue::{self, Billed, BillingRun};
+use super::{CommandError, IssueOptions};
+use crate::store::Tx;
+use crate::store::invoices::{self, BillableLine, InvoiceRecord};
+use otc_shared::TenantId;
+
+/// The period a shipment date falls in for a frequency, and the first day
+/// after it (the period is closed once that day has begun).
+pub fn period_of(frequency: &str, shipped: NaiveDate) -> Option<(String, NaiveDate)> {
+    match frequency {
+        "daily" => Some((
+            shipped.to_string(),
+            shipped.checked_add_signed(TimeDelta::days(1))?,
+        )),
+        "weekly" => {
+            let week = shipped.iso_week();
+            let monday =
+                NaiveDate::from_isoywd_opt(week.year(), week.week(), chrono::Weekday::Mon)?;
+            Some((
+                format!("{}-W{:02}", week.year(), week.week()),
+                monday.checked_add_signed(TimeDelta::days(7))?,
+            ))
+        }
+        "monthly" => {
+            let first = shipped.with_day(1)?;
+            Some((
+                format!("{}-{:02}", shipped.year(), shipped.month()),
+                first.checked_add_months(Months::new(1))?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Invoices every closed period up to `as_of` for the tenant in scope.
+pub async fn run_cycle(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    as_of: NaiveDate,
+    now: DateTime<Utc>,
+    options: IssueOptions,
+    actor: &str,
+) -> Result<(u32, u32), CommandError> {
+    let before = as_of
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |start| start.and_utc());
+    let open = invoices::open_consolidated_lines(tx, before, 20_000).await?;
+    let mut groups: BTreeMap<(Uuid, String, String), Vec<BillableLine>> = BTreeMap::new();
+    for (line, frequency) in open {
+        let Some((period, end)) = period_of(&frequency, line.shipped_at.date_naive()) else {
+            continue;
+        };
+        if end > as_of {
+            continue;
+        }
+        groups
+            .entry((line.customer_id, line.currency.clone(), period))
+            .or_default()
+            .push(line);
+    }
+    let (mut issued, mut held) = (0_u32, 0_u32);
+    for ((_, _, period), lines) in groups {
+        let run = BillingRun {
+            lines,
+            billing_period: period,
+            issue_date: as_of,
+            now,
+            actor,
+        };
+        match issue::bill(tx, tenant, &run, options, None, None).await? {
+            Billed::Issued(_) => issued = issued.saturating_add(1),
+            Billed::Held(_) => held = held.saturating_add(1),
+        }
+    }
+    Ok((issued, held))
+}
+
+/// Evaluates a held draft again (after a rule, rate or customer arrived, or
+/// when a clerk releases it); `accepted_by` accepts a flagged discrepancy.
+pub async fn reevaluate(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    draft: &InvoiceRecord,
+    now: DateTime<Utc>,
+    options: IssueOptions,
+    actor: &str,
+    accepted_by: Option<&str>,
+) -> Result<Billed, CommandError> {
+    let lines = invoices::billable_lines_of_invoice(tx, draft.id).await?;
+    let run = BillingRun {
+        lines,
+        billing_period: draft.billing_period.clone(),
+        issue_date: now.date_naive(),
+        now,
+        actor,
+    };
+    issue::bill(tx, tenant, &run, options, Some(draft), accepted_by).await
+}
+
+/// A clerk's release of a held draft.
+pub async fn release(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    invoice_id: Uuid,
+    accept_discrepancy: bool,
+    actor: &str,
+    options: IssueOptions,
+) -> Result<Billed, CommandError> {
+    let draft = invoices::load_for_update(tx, invoice_id)
+        .await?
+        .ok_or_else(|| CommandError::NotFound(format!("invoice {invoice_id} does not exist")))?;
+    if draft.status != "held" {
+        return Err(CommandError::FailedPrecondition(format!(
+            "invoice {invoice_id} is {} ({}), not held",
+            draft.status,
+            draft.number.clone().unwrap_or_default()
+        )));
+    }
+    let accepted_by = accept_discrepancy.then_some(actor);
+    reevaluate(
+        tx,
+        tenant,
+        &draft,
+        otc_shared::time::now(),
+        options,
+        actor,
+        accepted_by,
+    )
+    .await
+}

@@ -1,0 +1,266 @@
+//! The `otc.order.events.v1` consumer: keeps the customer and order
+//! projections, records every shipped line once, and invoices shipments of
+//! customers billed per shipment in the same transaction.
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::commands::IssueOptions;
+use crate::commands::issue::{self, BillingRun};
+use crate::store::customers::{self, MasterData, PostalAddress};
+use crate::store::invoices::{self, BillableLine};
+use crate::store::orders::{self, OrderHeader, OrderLineRow};
+use otc_proto::events as proto;
+use otc_shared::TenantId;
+use otc_shared::events::header;
+use otc_shared::inbox::{EventHandler, HandlerError, IncomingRecord};
+
+pub const CUSTOMER_UPSERTED: &str = "otc.order.v1.CustomerUpserted";
+pub const ORDER_PLACED: &str = "otc.order.v1.OrderPlaced";
+pub const ORDER_AMENDED: &str = "otc.order.v1.OrderAmended";
+pub const SHIPMENT_RECORDED: &str = "otc.order.v1.ShipmentRecorded";
+
+pub struct OrderEvents {
+    pub options: IssueOptions,
+}
+
+fn rejected(field: &str, error: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Rejected(format!("{field}: {error}"))
+}
+
+fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(text).map_err(|error| rejected(field, format!("`{text}`: {error}")))
+}
+
+fn decimal(field: &str, text: &str) -> Result<Decimal, HandlerError> {
+    Decimal::from_str(text.trim()).map_err(|error| rejected(field, format!("`{text}`: {error}")))
+}
+
+fn money(
+    field: &str,
+    value: Option<&otc_proto::types::Money>,
+) -> Result<(Decimal, String), HandlerError> {
+    let value = value.ok_or_else(|| rejected(field, "is missing"))?;
+    Ok((decimal(field, &value.amount)?, value.currency_code.clone()))
+}
+
+fn tenant_of(record: &IncomingRecord) -> Result<TenantId, HandlerError> {
+    let text = record
+        .headers
+        .get(header::TENANT)
+        .ok_or_else(|| rejected("tenant", "header is missing"))?;
+    TenantId::parse(text).map_err(|error| rejected("tenant", error))
+}
+
+impl EventHandler for OrderEvents {
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        record: &IncomingRecord,
+    ) -> Result<(), HandlerError> {
+        match record.headers.get(header::TYPE) {
+            Some(CUSTOMER_UPSERTED) => customer_upserted(tx, record).await,
+            Some(ORDER_PLACED) => {
+                let placed: proto::OrderPlaced = record.decode()?;
+                let tenant = tenant_of(record)?;
+                project_order(
+                    tx,
+                    &tenant,
+                    OrderFacts {
+                        order_id: &placed.order_id,
+                        customer_id: &placed.customer_id,
+                        revision: 1,
+                        source: &placed.source,
+                        external_order_id: &placed.external_order_id,
+                        lines: &placed.lines,
+                        total: placed.total.as_ref(),
+                    },
+                )
+                .await
+            }
+            Some(ORDER_AMENDED) => {
+                let amended: proto::OrderAmended = record.decode()?;
+                let tenant = tenant_of(record)?;
+                project_order(
+                    tx,
+                    &tenant,
+                    OrderFacts {
+                        order_id: &amended.order_id,
+                        customer_id: &amended.customer_id,
+                        revision: i32::try_from(amended.revision).unwrap_or(i32::MAX),
+                        source: "",
+                        external_order_id: "",
+                        lines: &amended.lines,
+                        total: amended.total.as_ref(),
+                    },
+                )
+                .await
+            }
+            Some(SHIPMENT_RECORDED) => self.shipment_recorded(tx, record).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn customer_upserted(
+    tx: &mut Transaction<'static, Postgres>,
+    record: &IncomingRecord,
+) -> Result<(), HandlerError> {
+    let upserted: proto::CustomerUpserted = record.decode()?;
+    let tenant = tenant_of(record)?;
+    let address = PostalAddress::from_proto(upserted.billing_address.as_ref());
+    customers::upsert_master(
+        tx,
+        tenant.as_str(),
+        &MasterData {
+            id: uuid("customer_id", &upserted.customer_id)?,
+            legal_name: &upserted.legal_name,
+            billing_address: serde_json::to_value(&address).unwrap_or_default(),
+            tax_region: &upserted.tax_region,
+            currency: &upserted.currency_code,
+            payment_terms_code: &upserted.payment_terms_code,
+            segment: &upserted.segment,
+            status: &upserted.status,
+            version: i64::try_from(upserted.version).unwrap_or(i64::MAX),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+struct OrderFacts<'a> {
+    order_id: &'a str,
+    customer_id: &'a str,
+    revision: i32,
+    source: &'a str,
+    external_order_id: &'a str,
+    lines: &'a [proto::OrderLine],
+    total: Option<&'a otc_proto::types::Money>,
+}
+
+async fn project_order(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: &TenantId,
+    facts: OrderFacts<'_>,
+) -> Result<(), HandlerError> {
+    let order_id = uuid("order_id", facts.order_id)?;
+    let (_, currency) = money("total", facts.total)?;
+    let lines = facts
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let field = |name: &str| format!("lines[{index}].{name}");
+            let (unit_price, _) = money(&field("unit_price"), line.unit_price.as_ref())?;
+            let (line_amount, _) = money(&field("line_amount"), line.line_amount.as_ref())?;
+            Ok(OrderLineRow {
+                order_id,
+                line_id: line.line_id.clone(),
+                sku: line.sku.clone(),
+                description: line.description.clone(),
+                quantity: decimal(&field("quantity"), &line.quantity)?,
+                unit_price,
+                line_amount,
+                currency: currency.clone(),
+                tax_code: line.tax_code.clone(),
+                external_order_id: facts.external_order_id.to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, HandlerError>>()?;
+    orders::replace_lines(
+        tx,
+        tenant.as_str(),
+        &OrderHeader {
+            order_id,
+            customer_id: uuid("customer_id", facts.customer_id)?,
+            revision: facts.revision,
+            source: facts.source,
+            external_order_id: facts.external_order_id,
+            currency: &currency,
+        },
+        &lines,
+    )
+    .await?;
+    Ok(())
+}
+
+impl OrderEvents {
+    async fn shipment_recorded(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        record: &IncomingRecord,
+    ) -> Result<(), HandlerError> {
+        let shipment: proto::ShipmentRecorded = record.decode()?;
+        let tenant = tenant_of(record)?;
+        let shipment_id = uuid("shipment_id", &shipment.shipment_id)?;
+        let order_id = uuid("order_id", &shipment.order_id)?;
+        let customer_id = uuid("customer_id", &shipment.customer_id)?;
+        let shipped_at = shipment
+            .shipped_at
+            .as_ref()
+            .and_then(|at| otc_shared::time::from_proto("shipped_at", Some(at)).ok())
+            .unwrap_or_else(Utc::now);
+        let lines = shipment
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(index, line)| {
+                let field = |name: &str| format!("lines[{index}].{name}");
+                let (unit_price, _) = money(&field("unit_price"), line.unit_price.as_ref())?;
+                let (amount, currency) = money(&field("amount"), line.amount.as_ref())?;
+                let quantity = decimal(&field("quantity"), &line.quantity)?;
+                if quantity <= Decimal::ZERO {
+                    return Err(rejected(&field("quantity"), "must be positive"));
+                }
+                Ok(BillableLine {
+                    id: Uuid::now_v7(),
+                    shipment_id,
+                    order_id,
+                    order_line_id: line.line_id.clone(),
+                    customer_id,
+                    sku: line.sku.clone(),
+                    description: line.description.clone(),
+                    quantity,
+                    unit_price,
+                    amount,
+                    currency,
+                    tax_code: line.tax_code.clone(),
+                    shipped_at,
+                })
+            })
+            .collect::<Result<Vec<_>, HandlerError>>()?;
+        if lines.is_empty() {
+            return Err(rejected("lines", "a shipment needs at least one line"));
+        }
+        invoices::insert_billable_lines(tx, tenant.as_str(), &lines).await?;
+        let per_shipment = customers::load(tx, customer_id)
+            .await?
+            .is_none_or(|customer| customer.invoicing_frequency == "per_shipment");
+        if !per_shipment {
+            return Ok(());
+        }
+        let open = invoices::open_lines_of_shipment(tx, shipment_id).await?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let run = BillingRun {
+            lines: open,
+            billing_period: "PER_SHIPMENT".to_owned(),
+            issue_date: now.date_naive(),
+            now,
+            actor: "system:invoicing",
+        };
+        issue::bill(tx, &tenant, &run, self.options, None, None)
+            .await
+            .map_err(|error| match error {
+                crate::commands::CommandError::Database(error) => HandlerError::from(error),
+                other => HandlerError::Rejected(other.to_string()),
+            })?;
+        Ok(())
+    }
+}
