@@ -6,8 +6,10 @@
 //! Test support code: a failed expectation here should fail the test at once.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod billing;
 pub mod credit;
 pub mod kafka;
+pub mod mail;
 pub mod process;
 
 use std::time::Duration;

@@ -1,0 +1,282 @@
+//! The billing service as a process, fed with the order service's events
+//! (protobuf with CloudEvents headers, as the order service publishes them)
+//! on per-test topics, and driven over its gRPC API.
+
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use rdkafka::producer::FutureProducer;
+use tonic::Request;
+use tonic::transport::Channel;
+
+use crate::kafka::{self, ReadRecord};
+use crate::process::ServiceProcess;
+use crate::{TestDatabase, unique_suffix};
+use otc_proto::billing::billing_config_service_client::BillingConfigServiceClient;
+use otc_proto::billing::invoice_service_client::InvoiceServiceClient;
+use otc_proto::events as proto;
+use otc_proto::types::{Money, PostalAddress};
+use otc_shared::auth::Role;
+use otc_shared::events::{EventEnvelope, RecordHeaders};
+use otc_shared::kafka::topics;
+
+pub struct BillingSuite {
+    pub tenant: String,
+    pub database: TestDatabase,
+    pub service: ServiceProcess,
+    pub namespace: String,
+    pub channel: Channel,
+    pub documents_root: std::path::PathBuf,
+    producer: FutureProducer,
+}
+
+pub fn request<T>(message: T, tenant: &str, roles: &[Role]) -> Request<T> {
+    let token = crate::token(tenant, roles).unwrap();
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+pub fn money(amount: &str, currency: &str) -> Money {
+    Money {
+        amount: amount.into(),
+        currency_code: currency.into(),
+    }
+}
+
+/// An order line as the order service publishes it.
+pub struct Line<'a> {
+    pub line_id: &'a str,
+    pub sku: &'a str,
+    pub quantity: &'a str,
+    pub unit_price: &'a str,
+    pub line_amount: &'a str,
+    pub tax_code: &'a str,
+}
+
+impl BillingSuite {
+    /// Starts billing on a fresh database and topic namespace; `extra` adds
+    /// `OTC_*` variables.
+    pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
+        let database = TestDatabase::create(prefix).await.unwrap();
+        let namespace = format!("t{}.", unique_suffix());
+        let documents_root =
+            std::env::temp_dir().join(format!("otc-billing-docs-{}", unique_suffix()));
+        let root = documents_root.display().to_string();
+        let mut environment = vec![
+            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
+            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
+            ("OTC_BILLING__DOCUMENTS__KIND", "local"),
+            ("OTC_BILLING__DOCUMENTS__ROOT", root.as_str()),
+        ];
+        environment.extend_from_slice(extra);
+        let service = ServiceProcess::start("billing", &database.url, &environment)
+            .await
+            .unwrap();
+        let channel = Channel::from_shared(service.grpc_url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        Self {
+            tenant: format!("acme{}", &unique_suffix()[..6]),
+            database,
+            service,
+            namespace,
+            channel,
+            documents_root,
+            producer: kafka::producer().unwrap(),
+        }
+    }
+
+    pub fn invoices(&self) -> InvoiceServiceClient<Channel> {
+        InvoiceServiceClient::new(self.channel.clone())
+    }
+
+    pub fn config(&self) -> BillingConfigServiceClient<Channel> {
+        BillingConfigServiceClient::new(self.channel.clone())
+    }
+
+    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
+        request(message, &self.tenant, &[role])
+    }
+
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.namespace)
+    }
+
+    /// Publishes an order-service event; `event_id` lets a test redeliver
+    /// the same event (same id) or republish it (new id).
+    pub async fn publish<M: Message>(
+        &self,
+        name: &str,
+        key: &str,
+        message: &M,
+        event_id: Option<&str>,
+    ) -> String {
+        let mut envelope = EventEnvelope::new(
+            &format!("otc.order.v1.{name}"),
+            "/otc/order",
+            &crate::tenant(&self.tenant),
+        );
+        if let Some(id) = event_id {
+            envelope.id = id.to_owned();
+        }
+        let headers = RecordHeaders::from_kafka(Some(&envelope.to_headers()));
+        kafka::produce(
+            &self.producer,
+            &self.topic(topics::ORDER_EVENTS),
+            key,
+            &message.encode_to_vec(),
+            &headers,
+        )
+        .await
+        .unwrap();
+        envelope.id
+    }
+
+    pub async fn customer(&self, customer_id: &str, currency: &str, region: &str, terms: &str) {
+        let customer = proto::CustomerUpserted {
+            customer_id: customer_id.into(),
+            legal_name: format!("Kunde {} GmbH", &customer_id[..8]),
+            billing_address: Some(PostalAddress {
+                lines: vec!["Hauptstraße 1".into()],
+                city: "Berlin".into(),
+                postal_code: "10115".into(),
+                region: String::new(),
+                country_code: "DE".into(),
+            }),
+            tax_region: region.into(),
+            currency_code: currency.into(),
+            payment_terms_code: terms.into(),
+            segment: "smb".into(),
+            status: "ACTIVE".into(),
+            version: 1,
+            ..Default::default()
+        };
+        self.publish("CustomerUpserted", customer_id, &customer, None)
+            .await;
+    }
+
+    pub async fn order_placed(
+        &self,
+        order_id: &str,
+        customer_id: &str,
+        currency: &str,
+        lines: &[Line<'_>],
+    ) {
+        let total: rust_decimal::Decimal = lines
+            .iter()
+            .map(|line| line.line_amount.parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        let placed = proto::OrderPlaced {
+            order_id: order_id.into(),
+            customer_id: customer_id.into(),
+            source: "shop".into(),
+            external_order_id: format!("ext-{}", &order_id[..8]),
+            lines: lines
+                .iter()
+                .map(|line| proto::OrderLine {
+                    line_id: line.line_id.into(),
+                    sku: line.sku.into(),
+                    description: format!("Product {}", line.sku),
+                    quantity: line.quantity.into(),
+                    unit_price: Some(money(line.unit_price, currency)),
+                    line_amount: Some(money(line.line_amount, currency)),
+                    tax_code: line.tax_code.into(),
+                })
+                .collect(),
+            total: Some(money(&total.to_string(), currency)),
+            placed_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            order_date: "2026-11-01".into(),
+        };
+        self.publish("OrderPlaced", customer_id, &placed, None)
+            .await;
+    }
+
+    /// A shipment of `(line, quantity, amount)` with the order's prices.
+    pub fn shipment(
+        shipment_id: &str,
+        order_id: &str,
+        customer_id: &str,
+        currency: &str,
+        shipped: &[(&Line<'_>, &str, &str)],
+        shipped_at: chrono::DateTime<chrono::Utc>,
+    ) -> proto::ShipmentRecorded {
+        proto::ShipmentRecorded {
+            shipment_id: shipment_id.into(),
+            order_id: order_id.into(),
+            customer_id: customer_id.into(),
+            lines: shipped
+                .iter()
+                .map(|(line, quantity, amount)| proto::ShippedLine {
+                    line_id: line.line_id.into(),
+                    sku: line.sku.into(),
+                    quantity: (*quantity).into(),
+                    unit_price: Some(money(line.unit_price, currency)),
+                    amount: Some(money(amount, currency)),
+                    tax_code: line.tax_code.into(),
+                    description: format!("Product {}", line.sku),
+                })
+                .collect(),
+            shipped_at: Some(otc_shared::time::to_proto(shipped_at)),
+            external_shipment_id: format!("shp-{}", &shipment_id[..8]),
+            order_status: "PARTIALLY_FULFILLED".into(),
+        }
+    }
+
+    /// Reads the billing topic until `expected` events of `event_type`.
+    pub async fn billing_events(
+        &self,
+        event_type: &str,
+        expected: usize,
+        timeout: Duration,
+    ) -> Vec<ReadRecord> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let records = kafka::read_all(
+                &self.topic(topics::BILLING_EVENTS),
+                usize::MAX,
+                Duration::from_secs(2),
+            )
+            .await
+            .unwrap();
+            let matching: Vec<ReadRecord> = records
+                .into_iter()
+                .filter(|record| record.headers.get("ce_type") == Some(event_type))
+                .collect();
+            if matching.len() >= expected || Instant::now() > deadline {
+                return matching;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// A scalar `bigint` query over every tenant's rows (as the service's
+    /// system tasks see them; row-level security applies to tests too).
+    pub async fn count(&self, query: &str) -> i64 {
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.database.pool)
+            .await
+            .unwrap();
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        count
+    }
+
+    /// Polls `query` (a scalar count) until it reaches `expected`.
+    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let count = self.count(query).await;
+            if count >= expected || Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
