@@ -142,11 +142,24 @@ Input: dict "root" $ "service" name "spec" service values.
   mountPath: /etc/otc/auth
   readOnly: true
 {{- end }}
+{{- $scratch := dig "scratchVolume" dict (index $values.services .service | default dict) }}
+{{- if $scratch.enabled }}
+- name: scratch
+  mountPath: {{ $scratch.mountPath }}
+{{- end }}
 {{- end -}}
 
 {{/* Input: dict "root" $ "service" name "configMap" name-of-the-config-file-ConfigMap. */}}
 {{- define "otc.volumes" -}}
 {{- $values := .root.Values -}}
+{{- $scratch := dig "scratchVolume" dict (index $values.services .service | default dict) }}
+{{- if $scratch.enabled }}
+- name: scratch
+  # The root filesystem is read-only; what a service writes locally (billing's
+  # documents with the local store) lives here, and goes with the pod.
+  emptyDir:
+    sizeLimit: {{ $scratch.sizeLimit | default "1Gi" }}
+{{- end }}
 {{- if and $values.strimzi.users.enabled (eq $values.strimzi.users.authentication "tls") }}
 - name: kafka-user
   secret:
