@@ -1064,3 +1064,188 @@ async fn consolidated_customers_get_one_invoice_per_closed_period() {
         0
     );
 }
+
+#[tokio::test]
+async fn exempt_reverse_charge_and_tax_inclusive_customers_are_taxed_as_their_profile_says() {
+    let suite = BillingSuite::start("billing_treatments", &[]).await;
+    set_up_tenant(&suite).await;
+    let profiles = [
+        ("EXEMPT", "", "charity, certificate 42", ""),
+        ("REVERSE_CHARGE", "", "", "FR12345678901"),
+        ("STANDARD", "INCLUSIVE", "", ""),
+    ];
+    let mut customers = Vec::new();
+    for (treatment, basis, reason, buyer_tax_id) in profiles {
+        let customer = id();
+        suite.customer(&customer, "EUR", "DE", "NET30").await;
+        suite
+            .invoices()
+            .set_billing_profile(suite.as_role(
+                SetBillingProfileRequest {
+                    profile: Some(BillingProfile {
+                        customer_id: customer.clone(),
+                        tax_treatment: treatment.into(),
+                        price_basis: basis.into(),
+                        tax_exemption_reason: reason.into(),
+                        buyer_tax_id: buyer_tax_id.into(),
+                        ..BillingProfile::default()
+                    }),
+                },
+                Role::ArClerk,
+            ))
+            .await
+            .unwrap();
+        customers.push(customer);
+    }
+    // Reverse charge needs the buyer's tax id.
+    let status = suite
+        .invoices()
+        .set_billing_profile(suite.as_role(
+            SetBillingProfileRequest {
+                profile: Some(BillingProfile {
+                    customer_id: id(),
+                    tax_treatment: "REVERSE_CHARGE".into(),
+                    invoicing_frequency: "YEARLY".into(),
+                    ..BillingProfile::default()
+                }),
+            },
+            Role::ArClerk,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("profile.buyer_tax_id"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("profile.invoicing_frequency"),
+        "{}",
+        status.message()
+    );
+
+    let mut invoices = Vec::new();
+    for customer in &customers {
+        invoices.push(issue_one_invoice(&suite, customer).await);
+    }
+    let [exempt, reverse, inclusive] = [&invoices[0], &invoices[1], &invoices[2]];
+    assert_eq!(total_of(exempt), dec("110.00"));
+    assert!(
+        exempt
+            .lines
+            .iter()
+            .all(|line| line.tax_category == "EXEMPT")
+    );
+    assert_eq!(total_of(reverse), dec("110.00"));
+    assert!(
+        reverse
+            .lines
+            .iter()
+            .all(|line| line.tax_category == "REVERSE_CHARGE")
+    );
+    // Inclusive: 100.00 gross at 19% = 84.03 net + 15.97 tax; 10.00 at 7% = 9.35 + 0.65.
+    assert_eq!(total_of(inclusive), dec("110.00"));
+    assert_eq!(inclusive.net_amount.as_ref().unwrap().amount, "93.38");
+    assert_eq!(inclusive.tax_amount.as_ref().unwrap().amount, "16.62");
+    for invoice in &invoices {
+        assert_totals_are_sums_of_lines(invoice);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_billing_runs_issue_each_period_once() {
+    let suite = BillingSuite::start(
+        "billing_cycle_race",
+        &[("OTC_BILLING__CYCLE_INTERVAL_SECONDS", "0")],
+    )
+    .await;
+    set_up_tenant(&suite).await;
+    let [first, _] = lines();
+    let mut customers = Vec::new();
+    for _ in 0..6 {
+        let customer = id();
+        suite.customer(&customer, "EUR", "DE", "NET30").await;
+        suite
+            .invoices()
+            .set_billing_profile(suite.as_role(
+                SetBillingProfileRequest {
+                    profile: Some(BillingProfile {
+                        customer_id: customer.clone(),
+                        invoicing_frequency: "WEEKLY".into(),
+                        ..BillingProfile::default()
+                    }),
+                },
+                Role::ArClerk,
+            ))
+            .await
+            .unwrap();
+        customers.push(customer);
+    }
+    // Monday 2026-11-02 .. Sunday 2026-11-08 is ISO week 45.
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    for customer in &customers {
+        for day in 0..5 {
+            let order = id();
+            suite
+                .order_placed(&order, customer, "EUR", std::slice::from_ref(&first))
+                .await;
+            let shipped = (monday + chrono::Days::new(day))
+                .and_hms_opt(9, 0, 0)
+                .unwrap()
+                .and_utc();
+            let event = BillingSuite::shipment(
+                &id(),
+                &order,
+                customer,
+                "EUR",
+                &[(&first, "1", "10.00")],
+                shipped,
+            );
+            suite
+                .publish("ShipmentRecorded", customer, &event, None)
+                .await;
+        }
+    }
+    suite
+        .wait_for_count("SELECT count(*) FROM billable_lines", 30, WAIT)
+        .await;
+    let mut runs = Vec::new();
+    for _ in 0..6 {
+        let mut client = suite.invoices();
+        let request = suite.as_role(
+            RunBillingCycleRequest {
+                as_of: "2026-11-09".into(),
+            },
+            Role::ArClerk,
+        );
+        runs.push(tokio::spawn(async move {
+            client
+                .run_billing_cycle(request)
+                .await
+                .unwrap()
+                .into_inner()
+        }));
+    }
+    let mut issued = 0;
+    for run in runs {
+        issued += run.await.unwrap().invoices_issued;
+    }
+    assert_eq!(
+        issued, 6,
+        "one invoice per customer for week 45, whichever run issued it"
+    );
+    assert_eq!(suite.count("SELECT count(*) FROM invoices").await, 6);
+    assert_eq!(
+        suite
+            .count("SELECT count(*) FROM invoices WHERE billing_period = '2026-W45'")
+            .await,
+        6
+    );
+    assert_eq!(
+        suite
+            .count("SELECT count(*) FROM billable_lines WHERE invoice_id IS NULL")
+            .await,
+        0
+    );
+}
