@@ -1063,6 +1063,68 @@ async fn consolidated_customers_get_one_invoice_per_closed_period() {
             .await,
         0
     );
+
+    // A line shipped while the customer was on a period, left open when it
+    // switched to per-shipment invoicing, is billed by the scheduler's
+    // safety net once it is a minute old.
+    let order = id();
+    suite
+        .order_placed(&order, &customer, "EUR", std::slice::from_ref(&first))
+        .await;
+    let event = BillingSuite::shipment(
+        &id(),
+        &order,
+        &customer,
+        "EUR",
+        &[(&first, "1", "10.00")],
+        shipped(20, 11),
+    );
+    suite
+        .publish("ShipmentRecorded", &customer, &event, None)
+        .await;
+    suite
+        .wait_for_count("SELECT count(*) FROM billable_lines", 5, WAIT)
+        .await;
+    suite
+        .invoices()
+        .set_billing_profile(suite.as_role(
+            SetBillingProfileRequest {
+                profile: Some(BillingProfile {
+                    customer_id: customer.clone(),
+                    invoicing_frequency: "PER_SHIPMENT".into(),
+                    ..BillingProfile::default()
+                }),
+            },
+            Role::ArClerk,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        run("2026-11-21").await.invoices_issued,
+        0,
+        "too fresh to be a straggler"
+    );
+    let mut tx = otc_shared::db::begin_for_all_tenants(&suite.database.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE billable_lines SET recorded_at = now() - interval '2 minutes' WHERE invoice_id IS NULL")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run("2026-11-21").await.invoices_issued, 1);
+    let listed = list_all(&suite, &customer).await;
+    assert!(
+        listed
+            .iter()
+            .any(|invoice| invoice.billing_period == "PER_SHIPMENT")
+    );
+    assert_eq!(
+        suite
+            .count("SELECT count(*) FROM billable_lines WHERE invoice_id IS NULL")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ CREATE TABLE billable_lines (
     currency CHAR(3) NOT NULL,
     tax_code TEXT NOT NULL,
     shipped_at TIMESTAMPTZ NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- The draft or issued invoice that bills it; set once.
     invoice_id UUID,
     UNIQUE (shipment_id, order_line_id)

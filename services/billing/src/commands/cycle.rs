@@ -14,6 +14,13 @@ use crate::store::Tx;
 use crate::store::invoices::{self, BillableLine, InvoiceRecord};
 use otc_shared::TenantId;
 
+pub const PER_SHIPMENT: &str = "PER_SHIPMENT";
+const PER_SHIPMENT_FREQUENCY: &str = "per_shipment";
+/// Per-shipment lines are invoiced by the consumer in the transaction that
+/// records them; one still open after this long was left behind (its
+/// customer was invoiced per period then) and the scheduler bills it.
+const STRAGGLER_AGE: TimeDelta = TimeDelta::minutes(1);
+
 /// The period a shipment date falls in for a frequency, and the first day
 /// after it (the period is closed once that day has begun).
 pub fn period_of(frequency: &str, shipped: NaiveDate) -> Option<(String, NaiveDate)> {
@@ -54,22 +61,34 @@ pub async fn run_cycle(
     let before = as_of
         .and_hms_opt(0, 0, 0)
         .map_or(now, |start| start.and_utc());
-    let open = invoices::open_consolidated_lines(tx, before, 20_000).await?;
+    let stragglers_before = now - STRAGGLER_AGE;
+    let open = invoices::open_lines_due(tx, before, stragglers_before, 20_000).await?;
     let mut groups: BTreeMap<(Uuid, String, String), Vec<BillableLine>> = BTreeMap::new();
     for (line, frequency) in open {
-        let Some((period, end)) = period_of(&frequency, line.shipped_at.date_naive()) else {
-            continue;
+        let group = if frequency == PER_SHIPMENT_FREQUENCY {
+            // Keyed by shipment so each becomes its own invoice.
+            format!("{PER_SHIPMENT}:{}", line.shipment_id)
+        } else {
+            let Some((period, end)) = period_of(&frequency, line.shipped_at.date_naive()) else {
+                continue;
+            };
+            if end > as_of {
+                continue;
+            }
+            period
         };
-        if end > as_of {
-            continue;
-        }
         groups
-            .entry((line.customer_id, line.currency.clone(), period))
+            .entry((line.customer_id, line.currency.clone(), group))
             .or_default()
             .push(line);
     }
     let (mut issued, mut held) = (0_u32, 0_u32);
-    for ((_, _, period), lines) in groups {
+    for ((_, _, group), lines) in groups {
+        let period = if group.starts_with(PER_SHIPMENT) {
+            PER_SHIPMENT.to_owned()
+        } else {
+            group
+        };
         let run = BillingRun {
             lines,
             billing_period: period,

@@ -95,11 +95,16 @@ pub async fn open_lines_of_shipment(
     .await
 }
 
-/// Open lines of customers invoiced per period, shipped before `before`,
-/// with each customer's frequency; lines another run holds are skipped.
-pub async fn open_consolidated_lines(
+/// Open lines the scheduler bills: those of customers invoiced per period
+/// shipped before `shipped_before`, and (a safety net) those of customers
+/// invoiced per shipment recorded before `recorded_before` that no invoice
+/// claimed (e.g. the customer switched from a period to per shipment).
+/// Each comes with its customer's frequency; lines another run holds are
+/// skipped.
+pub async fn open_lines_due(
     tx: &mut Tx,
-    before: DateTime<Utc>,
+    shipped_before: DateTime<Utc>,
+    recorded_before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(BillableLine, String)>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -108,12 +113,14 @@ pub async fn open_consolidated_lines(
                   b.currency::text AS "currency!", b.tax_code, b.shipped_at,
                   c.invoicing_frequency
              FROM billable_lines b JOIN customers c ON c.id = b.customer_id
-            WHERE b.invoice_id IS NULL AND b.shipped_at < $1
-              AND c.invoicing_frequency <> 'per_shipment'
+            WHERE b.invoice_id IS NULL
+              AND ((c.invoicing_frequency <> 'per_shipment' AND b.shipped_at < $1)
+                OR (c.invoicing_frequency = 'per_shipment' AND b.recorded_at < $2))
             ORDER BY b.customer_id, b.shipped_at, b.id
-            LIMIT $2
+            LIMIT $3
             FOR UPDATE OF b SKIP LOCKED"#,
-        before,
+        shipped_before,
+        recorded_before,
         limit
     )
     .fetch_all(&mut **tx)
