@@ -121,6 +121,17 @@ pub trait EventHandler: Send + Sync + 'static {
         record: &IncomingRecord,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
+    /// Runs once per transaction, after every record of it was applied and
+    /// before it commits, so that a handler can do in one go what the
+    /// records of a batch asked for (failing it fails them all, and they are
+    /// then applied one by one, each with its own call).
+    fn before_commit(
+        &self,
+        _transaction: &mut Transaction<'static, Postgres>,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Runs once per dead-lettered record, in the transaction that records it
     /// in `dead_letters` (scoped to the record's tenant when it has one), so
     /// an effect of the rejection, such as an event telling the source, is
@@ -439,6 +450,7 @@ impl<H: EventHandler> InboxConsumer<H> {
         if outcome == Outcome::Duplicate {
             transaction.rollback().await?;
         } else {
+            self.handler.before_commit(&mut transaction).await?;
             transaction.commit().await?;
         }
         Ok(outcome)
@@ -509,6 +521,9 @@ impl<H: EventHandler> InboxConsumer<H> {
                 .await
                 .ok()?;
             outcomes.push(outcome);
+        }
+        if outcomes.contains(&Outcome::Applied) {
+            self.handler.before_commit(&mut transaction).await.ok()?;
         }
         transaction.commit().await.ok()?;
         Some(outcomes)

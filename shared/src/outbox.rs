@@ -176,6 +176,82 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Writes several events in one statement (and wakes the relay once): what
+/// [`enqueue`] does, for commands that change many aggregates at a time.
+#[allow(clippy::as_conversions)]
+pub async fn enqueue_many(
+    transaction: &mut Transaction<'_, Postgres>,
+    events: &[OutgoingEvent],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let trace_context = crate::telemetry::current_trace_context();
+    let mut tenants = Vec::with_capacity(events.len());
+    let mut ids = Vec::with_capacity(events.len());
+    let mut topics = Vec::with_capacity(events.len());
+    let mut keys = Vec::with_capacity(events.len());
+    let mut types = Vec::with_capacity(events.len());
+    let mut sources = Vec::with_capacity(events.len());
+    let mut subjects: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut times = Vec::with_capacity(events.len());
+    let mut content_types = Vec::with_capacity(events.len());
+    let mut traceparents: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut tracestates: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for event in events {
+        let envelope = &event.envelope;
+        tenants.push(envelope.tenant.as_str().to_owned());
+        ids.push(envelope.id.clone());
+        topics.push(event.topic.clone());
+        keys.push(event.key.clone());
+        types.push(envelope.event_type.clone());
+        sources.push(envelope.source.clone());
+        subjects.push(envelope.subject.clone());
+        times.push(envelope.time);
+        content_types.push(envelope.content_type.clone());
+        traceparents.push(
+            envelope
+                .traceparent
+                .clone()
+                .or_else(|| trace_context.get(header::TRACEPARENT).cloned()),
+        );
+        tracestates.push(
+            envelope
+                .tracestate
+                .clone()
+                .or_else(|| trace_context.get(header::TRACESTATE).cloned()),
+        );
+        payloads.push(event.payload.clone());
+    }
+    sqlx::query!(
+        r#"INSERT INTO outbox
+               (tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
+                content_type, traceparent, tracestate, payload)
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[],
+                                $11::text[], $12::bytea[])"#,
+        &tenants,
+        &ids,
+        &topics,
+        &keys,
+        &types,
+        &sources,
+        &subjects as &[Option<String>],
+        &times,
+        &content_types,
+        &traceparents as &[Option<String>],
+        &tracestates as &[Option<String>],
+        &payloads,
+    )
+    .execute(&mut **transaction)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, '') AS notified", NOTIFY_CHANNEL)
+        .fetch_one(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
 struct PendingRow {
     id: i64,
     tenant: String,

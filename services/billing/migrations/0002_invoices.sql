@@ -17,12 +17,18 @@ CREATE TABLE billable_lines (
     tax_code TEXT NOT NULL,
     shipped_at TIMESTAMPTZ NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- The recording transaction: the consumer bills, before it commits, the
+    -- lines its own transaction recorded.
+    recorded_tx BIGINT NOT NULL DEFAULT txid_current(),
     -- The draft or issued invoice that bills it; set once.
     invoice_id UUID,
     UNIQUE (shipment_id, order_line_id)
 );
 CREATE INDEX billable_lines_open ON billable_lines (tenant, customer_id, shipped_at)
     WHERE invoice_id IS NULL;
+CREATE INDEX billable_lines_just_recorded ON billable_lines (recorded_tx) WHERE invoice_id IS NULL;
+-- What was shipped so far of an order (the discrepancy check).
+CREATE INDEX billable_lines_by_order ON billable_lines (order_id);
 
 CREATE TABLE invoices (
     tenant TEXT NOT NULL,

@@ -82,21 +82,26 @@ pub async fn run_cycle(
             .or_default()
             .push(line);
     }
-    let (mut issued, mut held) = (0_u32, 0_u32);
-    for ((_, _, group), lines) in groups {
-        let period = if group.starts_with(PER_SHIPMENT) {
-            PER_SHIPMENT.to_owned()
-        } else {
-            group
-        };
-        let run = BillingRun {
+    let runs: Vec<BillingRun> = groups
+        .into_iter()
+        .map(|((_, _, group), lines)| BillingRun {
+            tenant: tenant.clone(),
             lines,
-            billing_period: period,
+            billing_period: if group.starts_with(PER_SHIPMENT) {
+                PER_SHIPMENT.to_owned()
+            } else {
+                group
+            },
             issue_date: as_of,
             now,
-            actor,
-        };
-        match issue::bill(tx, tenant, &run, options, None, None).await? {
+            actor: actor.to_owned(),
+            draft: None,
+            accepted_by: None,
+        })
+        .collect();
+    let (mut issued, mut held) = (0_u32, 0_u32);
+    for billed in issue::bill_all(tx, runs, options).await? {
+        match billed {
             Billed::Issued(_) => issued = issued.saturating_add(1),
             Billed::Held(_) => held = held.saturating_add(1),
         }
@@ -117,13 +122,16 @@ pub async fn reevaluate(
 ) -> Result<Billed, CommandError> {
     let lines = invoices::billable_lines_of_invoice(tx, draft.id).await?;
     let run = BillingRun {
+        tenant: tenant.clone(),
         lines,
         billing_period: draft.billing_period.clone(),
         issue_date: now.date_naive(),
         now,
-        actor,
+        actor: actor.to_owned(),
+        draft: Some(draft.clone()),
+        accepted_by: accepted_by.map(str::to_owned),
     };
-    issue::bill(tx, tenant, &run, options, Some(draft), accepted_by).await
+    issue::bill(tx, run, options).await
 }
 
 /// A clerk's release of a held draft.

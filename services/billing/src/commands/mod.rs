@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod cycle;
+pub mod evaluate;
 pub mod issue;
 pub mod notes;
 pub mod profile;

@@ -57,6 +57,50 @@ fn tenant_of(record: &IncomingRecord) -> Result<TenantId, HandlerError> {
 }
 
 impl EventHandler for OrderEvents {
+    /// Invoices, in a few statements, every per-shipment line this
+    /// transaction recorded (one invoice per shipment).
+    async fn before_commit(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+    ) -> Result<(), HandlerError> {
+        otc_shared::db::set_tenant(tx, otc_shared::db::ALL_TENANTS).await?;
+        let recorded = invoices::recorded_in_this_transaction(tx).await?;
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let mut runs: Vec<BillingRun> = Vec::new();
+        for (tenant, line) in recorded {
+            match runs.last_mut() {
+                Some(run)
+                    if run
+                        .lines
+                        .first()
+                        .is_some_and(|first| first.shipment_id == line.shipment_id) =>
+                {
+                    run.lines.push(line);
+                }
+                _ => runs.push(BillingRun {
+                    tenant: TenantId::parse(&tenant).map_err(|error| rejected("tenant", error))?,
+                    lines: vec![line],
+                    billing_period: crate::commands::cycle::PER_SHIPMENT.to_owned(),
+                    issue_date: now.date_naive(),
+                    now,
+                    actor: "system:invoicing".to_owned(),
+                    draft: None,
+                    accepted_by: None,
+                }),
+            }
+        }
+        issue::bill_all(tx, runs, self.options)
+            .await
+            .map_err(|error| match error {
+                crate::commands::CommandError::Database(error) => HandlerError::from(error),
+                other => HandlerError::Rejected(other.to_string()),
+            })?;
+        Ok(())
+    }
+
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Postgres>,
@@ -236,31 +280,8 @@ impl OrderEvents {
         if lines.is_empty() {
             return Err(rejected("lines", "a shipment needs at least one line"));
         }
+        // Invoiced in `before_commit`, with the rest of the batch.
         invoices::insert_billable_lines(tx, tenant.as_str(), &lines).await?;
-        let per_shipment = customers::load(tx, customer_id)
-            .await?
-            .is_none_or(|customer| customer.invoicing_frequency == "per_shipment");
-        if !per_shipment {
-            return Ok(());
-        }
-        let open = invoices::open_lines_of_shipment(tx, shipment_id).await?;
-        if open.is_empty() {
-            return Ok(());
-        }
-        let now = Utc::now();
-        let run = BillingRun {
-            lines: open,
-            billing_period: "PER_SHIPMENT".to_owned(),
-            issue_date: now.date_naive(),
-            now,
-            actor: "system:invoicing",
-        };
-        issue::bill(tx, &tenant, &run, self.options, None, None)
-            .await
-            .map_err(|error| match error {
-                crate::commands::CommandError::Database(error) => HandlerError::from(error),
-                other => HandlerError::Rejected(other.to_string()),
-            })?;
         Ok(())
     }
 }

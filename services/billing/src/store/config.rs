@@ -169,28 +169,6 @@ pub struct FxRateRow {
     pub source: String,
 }
 
-/// Rates between any of `currencies` dated in [from, to].
-pub async fn fx_rates_between(
-    tx: &mut Tx,
-    currencies: &[String],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<FxRateRow>, sqlx::Error> {
-    sqlx::query_as!(
-        FxRateRow,
-        r#"SELECT from_currency::text AS "from_currency!", to_currency::text AS "to_currency!",
-                  rate_date, rate, source
-             FROM fx_rates
-            WHERE from_currency = ANY($1::text[]) AND to_currency = ANY($1::text[])
-              AND rate_date BETWEEN $2 AND $3"#,
-        currencies,
-        from,
-        to
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
 pub async fn list_fx_rates(
     tx: &mut Tx,
     from_currency: Option<&str>,
@@ -240,4 +218,110 @@ pub async fn upsert_fx_rates(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Settings of several tenants (system tasks work across tenants); a
+/// tenant that never set any gets the defaults.
+pub async fn tenant_settings_of(
+    tx: &mut Tx,
+    tenants: &[String],
+) -> Result<std::collections::HashMap<String, TenantSettingsRow>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant, functional_currency::text AS "functional_currency!", seller_name,
+                  seller_address, seller_tax_id, payment_instructions, fx_max_age_days,
+                  default_price_basis, version
+             FROM tenant_settings WHERE tenant = ANY($1)"#,
+        tenants
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut found: std::collections::HashMap<String, TenantSettingsRow> = rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.tenant,
+                TenantSettingsRow {
+                    functional_currency: row.functional_currency,
+                    seller_name: row.seller_name,
+                    seller_address: row.seller_address,
+                    seller_tax_id: row.seller_tax_id,
+                    payment_instructions: row.payment_instructions,
+                    fx_max_age_days: row.fx_max_age_days,
+                    default_price_basis: row.default_price_basis,
+                    version: row.version,
+                },
+            )
+        })
+        .collect();
+    for tenant in tenants {
+        found.entry(tenant.clone()).or_default();
+    }
+    Ok(found)
+}
+
+/// Rules of some regions and tax codes, with their tenant.
+pub async fn tax_rules_of(
+    tx: &mut Tx,
+    regions: &[String],
+    tax_codes: &[String],
+) -> Result<Vec<(String, TaxRuleRow)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant, region, tax_code, rate, valid_from, valid_to FROM tax_rules
+            WHERE region = ANY($1) AND tax_code = ANY($2)"#,
+        regions,
+        tax_codes
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.tenant,
+                TaxRuleRow {
+                    region: row.region,
+                    tax_code: row.tax_code,
+                    rate: row.rate,
+                    valid_from: row.valid_from,
+                    valid_to: row.valid_to,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Rates between any of `currencies` dated in [from, to], with their tenant.
+pub async fn fx_rates_of(
+    tx: &mut Tx,
+    currencies: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, FxRateRow)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant, from_currency::text AS "from_currency!", to_currency::text AS "to_currency!",
+                  rate_date, rate, source
+             FROM fx_rates
+            WHERE from_currency = ANY($1::text[]) AND to_currency = ANY($1::text[])
+              AND rate_date BETWEEN $2 AND $3"#,
+        currencies,
+        from,
+        to
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.tenant,
+                FxRateRow {
+                    from_currency: row.from_currency,
+                    to_currency: row.to_currency,
+                    rate_date: row.rate_date,
+                    rate: row.rate,
+                    source: row.source,
+                },
+            )
+        })
+        .collect())
 }

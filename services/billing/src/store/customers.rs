@@ -110,6 +110,20 @@ pub async fn load(tx: &mut Tx, id: Uuid) -> Result<Option<CustomerRow>, sqlx::Er
     .await
 }
 
+pub async fn load_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<CustomerRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerRow,
+        r#"SELECT id, projected, legal_name, billing_address, tax_region,
+                  currency::text AS "currency?", payment_terms_code, invoicing_frequency,
+                  delivery_channel, delivery_email, delivery_webhook_url, tax_treatment,
+                  tax_exemption_reason, buyer_tax_id, price_basis, profile_version
+             FROM customers WHERE id = ANY($1)"#,
+        ids
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
 pub struct MasterData<'a> {
     pub id: Uuid,
     pub legal_name: &'a str,

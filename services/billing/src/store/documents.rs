@@ -261,3 +261,46 @@ pub async fn mark_attempt_failed(
     .await?;
     Ok(())
 }
+
+/// Queues renderings (and deliveries) for many documents in two statements.
+pub async fn insert_pending_many(
+    tx: &mut Tx,
+    documents: &[(String, Uuid)],
+    deliveries: &[(String, Uuid, String, String, String)],
+) -> Result<(), sqlx::Error> {
+    if !documents.is_empty() {
+        let (tenants, ids): (Vec<String>, Vec<Uuid>) = documents.iter().cloned().unzip();
+        sqlx::query!(
+            r#"INSERT INTO documents (tenant, invoice_id, status)
+               SELECT tenant, invoice_id, 'pending' FROM UNNEST($1::text[], $2::uuid[]) AS d(tenant, invoice_id)
+               ON CONFLICT (invoice_id) DO NOTHING"#,
+            &tenants,
+            &ids
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !deliveries.is_empty() {
+        let tenants: Vec<String> = deliveries.iter().map(|row| row.0.clone()).collect();
+        let invoices: Vec<Uuid> = deliveries.iter().map(|row| row.1).collect();
+        let channels: Vec<String> = deliveries.iter().map(|row| row.2.clone()).collect();
+        let targets: Vec<String> = deliveries.iter().map(|row| row.3.clone()).collect();
+        let actors: Vec<String> = deliveries.iter().map(|row| row.4.clone()).collect();
+        let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
+        sqlx::query!(
+            r#"INSERT INTO deliveries (tenant, id, invoice_id, channel, target, status, requested_by)
+               SELECT tenant, id, invoice_id, channel, target, 'pending', requested_by
+                 FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+                      AS d(tenant, id, invoice_id, channel, target, requested_by)"#,
+            &tenants,
+            &ids,
+            &invoices,
+            &channels,
+            &targets,
+            &actors
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -75,26 +75,6 @@ pub async fn insert_billable_lines(
     Ok(result.rows_affected())
 }
 
-/// The shipment's lines that no invoice (or held draft) has claimed yet,
-/// locked for the caller.
-pub async fn open_lines_of_shipment(
-    tx: &mut Tx,
-    shipment_id: Uuid,
-) -> Result<Vec<BillableLine>, sqlx::Error> {
-    sqlx::query_as!(
-        BillableLine,
-        r#"SELECT id, shipment_id, order_id, order_line_id, customer_id, sku, description, quantity,
-                  unit_price, amount, currency::text AS "currency!", tax_code, shipped_at
-             FROM billable_lines
-            WHERE shipment_id = $1 AND invoice_id IS NULL
-            ORDER BY order_line_id
-            FOR UPDATE"#,
-        shipment_id
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
 /// Open lines the scheduler bills: those of customers invoiced per period
 /// shipped before `shipped_before`, and (a safety net) those of customers
 /// invoiced per shipment recorded before `recorded_before` that no invoice
@@ -190,21 +170,6 @@ pub async fn shipped_so_far(
     .await
 }
 
-pub async fn claim_billable_lines(
-    tx: &mut Tx,
-    invoice_id: Uuid,
-    ids: &[Uuid],
-) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query!(
-        "UPDATE billable_lines SET invoice_id = $1 WHERE id = ANY($2) AND invoice_id IS NULL",
-        invoice_id,
-        ids
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(result.rows_affected())
-}
-
 /// Takes the next `count` numbers of a series (gapless: the increment rolls
 /// back with the transaction); returns the first.
 pub async fn take_numbers(
@@ -230,7 +195,7 @@ pub async fn take_numbers(
 }
 
 /// An invoice or note header, as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct InvoiceRecord {
     pub id: Uuid,
     pub kind: String,
@@ -268,7 +233,7 @@ pub struct InvoiceRecord {
     pub issued_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LineRecord {
     pub line_no: i32,
     pub billable_line_id: Option<Uuid>,
@@ -665,4 +630,115 @@ pub async fn held_for_retry(
     )
     .fetch_all(&mut **tx)
     .await
+}
+
+/// Per-shipment lines recorded by the current transaction that no invoice
+/// claimed yet (customers unknown to billing included), with their tenant.
+pub async fn recorded_in_this_transaction(
+    tx: &mut Tx,
+) -> Result<Vec<(String, BillableLine)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT b.tenant, b.id, b.shipment_id, b.order_id, b.order_line_id, b.customer_id, b.sku,
+                  b.description, b.quantity, b.unit_price, b.amount,
+                  b.currency::text AS "currency!", b.tax_code, b.shipped_at
+             FROM billable_lines b LEFT JOIN customers c ON c.id = b.customer_id
+            WHERE b.invoice_id IS NULL AND b.recorded_tx = txid_current()
+              AND (c.id IS NULL OR c.invoicing_frequency = 'per_shipment')
+            ORDER BY b.shipment_id, b.order_line_id
+            FOR UPDATE OF b"#
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.tenant,
+                BillableLine {
+                    id: row.id,
+                    shipment_id: row.shipment_id,
+                    order_id: row.order_id,
+                    order_line_id: row.order_line_id,
+                    customer_id: row.customer_id,
+                    sku: row.sku,
+                    description: row.description,
+                    quantity: row.quantity,
+                    unit_price: row.unit_price,
+                    amount: row.amount,
+                    currency: row.currency,
+                    tax_code: row.tax_code,
+                    shipped_at: row.shipped_at,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(serde::Serialize)]
+struct InvoiceRow<'a> {
+    tenant: &'a str,
+    #[serde(flatten)]
+    record: &'a InvoiceRecord,
+}
+
+#[derive(serde::Serialize)]
+struct LineRow<'a> {
+    tenant: &'a str,
+    invoice_id: Uuid,
+    #[serde(flatten)]
+    line: &'a LineRecord,
+}
+
+/// Inserts many invoices with their lines, and claims their billable lines,
+/// in three statements. Fails (nothing kept) if any line was claimed already.
+pub async fn insert_many(
+    tx: &mut Tx,
+    invoices: &[(&str, &InvoiceRecord, &[LineRecord])],
+) -> Result<bool, sqlx::Error> {
+    if invoices.is_empty() {
+        return Ok(true);
+    }
+    let headers: Vec<InvoiceRow<'_>> = invoices
+        .iter()
+        .map(|(tenant, record, _)| InvoiceRow { tenant, record })
+        .collect();
+    let lines: Vec<LineRow<'_>> = invoices
+        .iter()
+        .flat_map(|(tenant, record, lines)| {
+            lines.iter().map(move |line| LineRow {
+                tenant,
+                invoice_id: record.id,
+                line,
+            })
+        })
+        .collect();
+    let headers = serde_json::to_value(&headers).unwrap_or_default();
+    let line_rows = serde_json::to_value(&lines).unwrap_or_default();
+    sqlx::query!(
+        "INSERT INTO invoices SELECT * FROM jsonb_populate_recordset(NULL::invoices, $1)",
+        headers
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO invoice_lines SELECT * FROM jsonb_populate_recordset(NULL::invoice_lines, $1)",
+        line_rows
+    )
+    .execute(&mut **tx)
+    .await?;
+    let (billable, owners): (Vec<Uuid>, Vec<Uuid>) = lines
+        .iter()
+        .filter_map(|row| row.line.billable_line_id.map(|id| (id, row.invoice_id)))
+        .unzip();
+    let claimed = sqlx::query!(
+        r#"UPDATE billable_lines b SET invoice_id = c.invoice_id
+             FROM UNNEST($1::uuid[], $2::uuid[]) AS c(id, invoice_id)
+            WHERE b.id = c.id AND b.invoice_id IS NULL"#,
+        &billable,
+        &owners
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(claimed == u64::try_from(billable.len()).unwrap_or(u64::MAX))
 }
