@@ -10,6 +10,44 @@ use uuid::Uuid;
 use crate::TenantId;
 use crate::violations::Violations;
 
+/// Why a command (a service's state change, run from gRPC or an event) did
+/// not happen; [`status_of`] maps it to the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    #[error("{0}")]
+    NotFound(String),
+    /// The command does not apply in the current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Optimistic concurrency: someone else changed it first.
+    #[error("{0}")]
+    Aborted(String),
+    /// The same idempotency key was used for a different request.
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl CommandError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(Violations::single(field, description))
+    }
+}
+
+pub fn status_of(error: CommandError) -> Status {
+    match error {
+        CommandError::Invalid(violations) => invalid_argument(&violations),
+        CommandError::NotFound(message) => Status::not_found(message),
+        CommandError::FailedPrecondition(message) => Status::failed_precondition(message),
+        CommandError::Aborted(message) => Status::aborted(message),
+        CommandError::AlreadyExists(message) => Status::already_exists(message),
+        CommandError::Database(error) => database_status(&error),
+    }
+}
+
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
 

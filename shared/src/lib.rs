@@ -11,6 +11,7 @@
 //! - [`config`], [`telemetry`], [`db`], [`kafka`], [`runtime`]: the service
 //!   skeleton every binary is built from.
 
+pub mod address;
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -6,10 +6,10 @@ use tonic::{Request, Response, Status};
 use super::{Fields, begin, commit, non_empty, status_of};
 use crate::commands::config::{self as commands, valid_tax_rate};
 use crate::store::config::{self, FxRateRow, TaxRuleRow, TenantSettingsRow};
-use crate::store::customers::PostalAddress;
 use otc_proto::billing as wire;
 use otc_proto::billing::billing_config_service_server::BillingConfigService;
 use otc_shared::Currency;
+use otc_shared::address::Address;
 use otc_shared::auth::{Permission, authorize};
 
 pub struct ConfigApi {
@@ -59,7 +59,7 @@ fn settings_to_wire(settings: &TenantSettingsRow) -> wire::TenantSettings {
     wire::TenantSettings {
         functional_currency: settings.functional_currency.clone(),
         seller_name: settings.seller_name.clone(),
-        seller_address: Some(PostalAddress::from_json(&settings.seller_address).to_proto()),
+        seller_address: Some(Address::from_json(&settings.seller_address).to_proto()),
         seller_tax_id: settings.seller_tax_id.clone().unwrap_or_default(),
         payment_instructions: settings.payment_instructions(),
         fx_max_age_days: u32::try_from(settings.fx_max_age_days).unwrap_or_default(),
@@ -252,9 +252,9 @@ impl BillingConfigService for ConfigApi {
         let settings = TenantSettingsRow {
             functional_currency: functional.unwrap_or_default(),
             seller_name: given.seller_name.trim().to_owned(),
-            seller_address: serde_json::to_value(PostalAddress::from_proto(
-                given.seller_address.as_ref(),
-            ))
+            seller_address: serde_json::to_value(
+                Address::from_proto(given.seller_address.as_ref()).unwrap_or_default(),
+            )
             .unwrap_or_default(),
             seller_tax_id: non_empty(&given.seller_tax_id),
             payment_instructions: serde_json::to_value(&given.payment_instructions)

@@ -12,20 +12,11 @@ use rust_decimal::Decimal;
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::commands::CommandError;
 use otc_shared::violations::Violations;
 
-pub use otc_shared::grpc::{begin, commit, database_status, invalid_argument, non_empty};
-
-pub fn status_of(error: CommandError) -> Status {
-    match error {
-        CommandError::Invalid(violations) => invalid_argument(&violations),
-        CommandError::NotFound(message) => Status::not_found(message),
-        CommandError::FailedPrecondition(message) => Status::failed_precondition(message),
-        CommandError::AlreadyExists(message) => Status::already_exists(message),
-        CommandError::Database(error) => database_status(&error),
-    }
-}
+pub use otc_shared::grpc::{
+    begin, commit, database_status, invalid_argument, non_empty, status_of,
+};
 
 /// Field parsers that collect every violation before failing.
 pub struct Fields(pub Violations);

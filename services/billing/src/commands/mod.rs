@@ -11,29 +11,7 @@ pub mod notes;
 pub mod profile;
 pub mod view;
 
-use otc_shared::violations::Violations;
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error("invalid request: {0}")]
-    Invalid(Violations),
-    #[error("{0}")]
-    NotFound(String),
-    /// The command does not apply in the current state.
-    #[error("{0}")]
-    FailedPrecondition(String),
-    /// The same idempotency key was used for a different request.
-    #[error("{0}")]
-    AlreadyExists(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-impl CommandError {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(Violations::single(field, description))
-    }
-}
+pub use otc_shared::grpc::CommandError;
 
 /// The actor recorded in the audit log for changes made by the service itself.
 pub fn system_actor(task: &str) -> String {

@@ -12,7 +12,7 @@ use super::{CommandError, IssueOptions, category_name, category_of};
 use crate::domain::credit::{CreditError, CreditRequest, CreditableLine, compute_credit};
 use crate::domain::numbering::DocumentSeries;
 use crate::domain::tax::{
-    PriceBasis, RuleTaxEngine, TaxError, TaxRule, TaxTreatment, TaxableDocument, TaxableLine,
+    PriceBasis, RuleTaxEngine, TaxError, TaxRule, TaxableDocument, TaxableLine,
 };
 use crate::store::Tx;
 use crate::store::config;
@@ -289,15 +289,7 @@ pub async fn issue_debit_note(
             valid_to: rule.valid_to,
         })
         .collect();
-    let treatment = match customer.tax_treatment.as_str() {
-        "exempt" => TaxTreatment::Exempt {
-            reason: customer.tax_exemption_reason.clone().unwrap_or_default(),
-        },
-        "reverse_charge" => TaxTreatment::ReverseCharge {
-            buyer_tax_id: customer.buyer_tax_id.clone().unwrap_or_default(),
-        },
-        _ => TaxTreatment::Standard,
-    };
+    let treatment = super::evaluate::treatment_of(&customer);
     let document = TaxableDocument {
         region: customer.tax_region.clone(),
         tax_date: context.today,

@@ -6,9 +6,10 @@ use rust_decimal::Decimal;
 use crate::documents::view::{DocumentKindLabel, DocumentView, LineView, Party, TaxSummaryView};
 use crate::domain::tax::TaxSummaryRow;
 use crate::store::config::TenantSettingsRow;
-use crate::store::customers::{CustomerRow, PostalAddress};
+use crate::store::customers::CustomerRow;
 use crate::store::invoices::{InvoiceRecord, LineRecord};
 use otc_shared::Currency;
+use otc_shared::address::Address;
 use otc_shared::terms::PaymentTerms;
 
 /// `1234.5` in EUR -> `1,234.50`; the currency's minor unit, thousands grouped.
@@ -146,8 +147,8 @@ pub fn document_view(
         "debit_note" => DocumentKindLabel::DebitNote,
         _ => DocumentKindLabel::Invoice,
     };
-    let seller_address = PostalAddress::from_json(&settings.seller_address);
-    let buyer_address = PostalAddress::from_json(&customer.billing_address);
+    let seller_address = Address::from_json(&settings.seller_address);
+    let buyer_address = Address::from_json(&customer.billing_address);
     let mut notes: Vec<String> = extra_notes.to_vec();
     if lines
         .iter()

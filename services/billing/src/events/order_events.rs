@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use crate::commands::IssueOptions;
 use crate::commands::issue::{self, BillingRun};
-use crate::store::customers::{self, MasterData, PostalAddress};
+use crate::store::customers::{self, MasterData};
 use crate::store::invoices::{self, BillableLine};
 use crate::store::orders::{self, OrderHeader, OrderLineRow};
 use otc_proto::events as proto;
 use otc_shared::TenantId;
+use otc_shared::address::Address;
 use otc_shared::events::header;
 use otc_shared::inbox::{EventHandler, HandlerError, IncomingRecord};
 
@@ -156,7 +157,7 @@ async fn customer_upserted(
 ) -> Result<(), HandlerError> {
     let upserted: proto::CustomerUpserted = record.decode()?;
     let tenant = tenant_of(record)?;
-    let address = PostalAddress::from_proto(upserted.billing_address.as_ref());
+    let address = Address::from_proto(upserted.billing_address.as_ref()).unwrap_or_default();
     customers::upsert_master(
         tx,
         tenant.as_str(),

@@ -1,80 +1,10 @@
 //! The customer projection (master data from `CustomerUpserted`) and the
 //! billing profile billing owns (invoicing frequency, delivery, tax treatment).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::Tx;
-
-/// A postal address as stored (JSONB) and printed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PostalAddress {
-    #[serde(default)]
-    pub lines: Vec<String>,
-    #[serde(default)]
-    pub city: String,
-    #[serde(default)]
-    pub postal_code: String,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub country_code: String,
-}
-
-impl PostalAddress {
-    pub fn from_proto(address: Option<&otc_proto::types::PostalAddress>) -> Self {
-        address.map_or_else(Self::default, |address| Self {
-            lines: address.lines.clone(),
-            city: address.city.clone(),
-            postal_code: address.postal_code.clone(),
-            region: address.region.clone(),
-            country_code: address.country_code.clone(),
-        })
-    }
-
-    pub fn to_proto(&self) -> otc_proto::types::PostalAddress {
-        otc_proto::types::PostalAddress {
-            lines: self.lines.clone(),
-            city: self.city.clone(),
-            postal_code: self.postal_code.clone(),
-            region: self.region.clone(),
-            country_code: self.country_code.clone(),
-        }
-    }
-
-    /// The lines printed on a document.
-    pub fn printed(&self) -> Vec<String> {
-        let mut printed: Vec<String> = self
-            .lines
-            .iter()
-            .filter(|line| !line.trim().is_empty())
-            .cloned()
-            .collect();
-        let city_line = [self.postal_code.trim(), self.city.trim()]
-            .iter()
-            .filter(|part| !part.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !city_line.is_empty() {
-            printed.push(city_line);
-        }
-        let country = [self.region.trim(), self.country_code.trim()]
-            .iter()
-            .filter(|part| !part.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if !country.is_empty() {
-            printed.push(country);
-        }
-        printed
-    }
-
-    pub fn from_json(value: &serde_json::Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct CustomerRow {

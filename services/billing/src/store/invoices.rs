@@ -87,11 +87,11 @@ pub async fn open_lines_due(
     recorded_before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(BillableLine, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT b.id, b.shipment_id, b.order_id, b.order_line_id, b.customer_id, b.sku,
-                  b.description, b.quantity, b.unit_price, b.amount,
-                  b.currency::text AS "currency!", b.tax_code, b.shipped_at,
-                  c.invoicing_frequency
+    let rows = sqlx::query_as!(
+        TaggedLine,
+        r#"SELECT c.invoicing_frequency AS tag, b.id, b.shipment_id, b.order_id, b.order_line_id,
+                  b.customer_id, b.sku, b.description, b.quantity, b.unit_price, b.amount,
+                  b.currency::text AS "currency!", b.tax_code, b.shipped_at
              FROM billable_lines b JOIN customers c ON c.id = b.customer_id
             WHERE b.invoice_id IS NULL
               AND ((c.invoicing_frequency <> 'per_shipment' AND b.shipped_at < $1)
@@ -108,26 +108,52 @@ pub async fn open_lines_due(
     Ok(rows
         .into_iter()
         .map(|row| {
-            (
-                BillableLine {
-                    id: row.id,
-                    shipment_id: row.shipment_id,
-                    order_id: row.order_id,
-                    order_line_id: row.order_line_id,
-                    customer_id: row.customer_id,
-                    sku: row.sku,
-                    description: row.description,
-                    quantity: row.quantity,
-                    unit_price: row.unit_price,
-                    amount: row.amount,
-                    currency: row.currency,
-                    tax_code: row.tax_code,
-                    shipped_at: row.shipped_at,
-                },
-                row.invoicing_frequency,
-            )
+            let (tag, line) = row.split();
+            (line, tag)
         })
         .collect())
+}
+
+/// A billable line with one more column (its tenant, or its customer's
+/// invoicing frequency), as the scheduler's and consumer's queries read it.
+struct TaggedLine {
+    tag: String,
+    id: Uuid,
+    shipment_id: Uuid,
+    order_id: Uuid,
+    order_line_id: String,
+    customer_id: Uuid,
+    sku: String,
+    description: String,
+    quantity: Decimal,
+    unit_price: Decimal,
+    amount: Decimal,
+    currency: String,
+    tax_code: String,
+    shipped_at: DateTime<Utc>,
+}
+
+impl TaggedLine {
+    fn split(self) -> (String, BillableLine) {
+        (
+            self.tag,
+            BillableLine {
+                id: self.id,
+                shipment_id: self.shipment_id,
+                order_id: self.order_id,
+                order_line_id: self.order_line_id,
+                customer_id: self.customer_id,
+                sku: self.sku,
+                description: self.description,
+                quantity: self.quantity,
+                unit_price: self.unit_price,
+                amount: self.amount,
+                currency: self.currency,
+                tax_code: self.tax_code,
+                shipped_at: self.shipped_at,
+            },
+        )
+    }
 }
 
 /// Lines of a held draft, as billable lines (to evaluate it again).
@@ -637,9 +663,10 @@ pub async fn held_for_retry(
 pub async fn recorded_in_this_transaction(
     tx: &mut Tx,
 ) -> Result<Vec<(String, BillableLine)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT b.tenant, b.id, b.shipment_id, b.order_id, b.order_line_id, b.customer_id, b.sku,
-                  b.description, b.quantity, b.unit_price, b.amount,
+    let rows = sqlx::query_as!(
+        TaggedLine,
+        r#"SELECT b.tenant AS tag, b.id, b.shipment_id, b.order_id, b.order_line_id, b.customer_id,
+                  b.sku, b.description, b.quantity, b.unit_price, b.amount,
                   b.currency::text AS "currency!", b.tax_code, b.shipped_at
              FROM billable_lines b LEFT JOIN customers c ON c.id = b.customer_id
             WHERE b.invoice_id IS NULL AND b.recorded_tx = txid_current()
@@ -649,29 +676,7 @@ pub async fn recorded_in_this_transaction(
     )
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            (
-                row.tenant,
-                BillableLine {
-                    id: row.id,
-                    shipment_id: row.shipment_id,
-                    order_id: row.order_id,
-                    order_line_id: row.order_line_id,
-                    customer_id: row.customer_id,
-                    sku: row.sku,
-                    description: row.description,
-                    quantity: row.quantity,
-                    unit_price: row.unit_price,
-                    amount: row.amount,
-                    currency: row.currency,
-                    tax_code: row.tax_code,
-                    shipped_at: row.shipped_at,
-                },
-            )
-        })
-        .collect())
+    Ok(rows.into_iter().map(TaggedLine::split).collect())
 }
 
 #[derive(serde::Serialize)]

@@ -30,6 +30,7 @@ pub fn handler_error(error: CommandError) -> HandlerError {
             HandlerError::Rejected(reason)
         }
         CommandError::Aborted(reason) => HandlerError::Transient(anyhow::anyhow!(reason)),
+        CommandError::AlreadyExists(reason) => HandlerError::Rejected(reason),
         CommandError::Database(sqlx::Error::Database(database_error))
             if database_error.code().as_deref() == Some("23505") =>
         {

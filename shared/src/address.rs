@@ -1,8 +1,9 @@
-//! Postal addresses (billing and shipping), stored as JSONB.
+//! Postal addresses (billing and shipping) as services store them (JSONB),
+//! read them from the wire and print them on documents.
 
 use serde::{Deserialize, Serialize};
 
-use super::Violations;
+use crate::violations::Violations;
 use otc_proto::types::PostalAddress;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,5 +65,38 @@ impl Address {
             region: self.region.clone(),
             country_code: self.country_code.clone(),
         }
+    }
+
+    /// The lines printed on a document: street lines, postal code and city,
+    /// region and country.
+    pub fn printed(&self) -> Vec<String> {
+        let join = |parts: &[&str], separator: &str| {
+            parts
+                .iter()
+                .map(|part| part.trim())
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(separator)
+        };
+        let mut printed: Vec<String> = self
+            .lines
+            .iter()
+            .filter(|line| !line.trim().is_empty())
+            .cloned()
+            .collect();
+        for line in [
+            join(&[&self.postal_code, &self.city], " "),
+            join(&[&self.region, &self.country_code], ", "),
+        ] {
+            if !line.is_empty() {
+                printed.push(line);
+            }
+        }
+        printed
+    }
+
+    /// A stored address; anything unreadable prints as no address.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
     }
 }
