@@ -343,6 +343,29 @@ async fn a_missing_tax_rule_or_rate_holds_the_invoice_until_it_is_set() {
         "the reason names what is missing: {:?}",
         queue[0].hold_reasons
     );
+    let by_status = suite
+        .invoices()
+        .list_invoices(suite.as_role(
+            ListInvoicesRequest {
+                customer_id: customer.clone(),
+                status: "HELD".into(),
+                ..ListInvoicesRequest::default()
+            },
+            Role::CustomerServiceRepresentative,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoices;
+    assert_eq!(
+        by_status.len(),
+        1,
+        "the held queue is also a status filter of ListInvoices"
+    );
+    assert!(
+        list_all(&suite, &customer).await.is_empty(),
+        "nothing issued yet"
+    );
     assert!(
         queue[0]
             .lines

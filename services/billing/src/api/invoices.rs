@@ -42,6 +42,57 @@ impl InvoiceApi {
     }
 }
 
+impl InvoiceApi {
+    /// A page of the held queue, oldest first.
+    async fn held_page(
+        &self,
+        tenant: &otc_shared::TenantId,
+        page: Option<&otc_proto::types::PageRequest>,
+        reason: Option<String>,
+        customer_id: Option<Uuid>,
+    ) -> Result<wire::ListInvoicesResponse, Status> {
+        let token = page_token(page);
+        let after = if token.is_empty() {
+            None
+        } else {
+            let parsed = token.split_once('|').and_then(|(at, id)| {
+                Some((
+                    chrono::DateTime::parse_from_rfc3339(at).ok()?.to_utc(),
+                    Uuid::parse_str(id).ok()?,
+                ))
+            });
+            if parsed.is_none() {
+                let mut fields = Fields::new();
+                fields.add("page.page_token", "is not a token this service gave out");
+                fields.finish()?;
+            }
+            parsed
+        };
+        let limit = page_size(page);
+        let mut tx = begin(&self.pool, tenant).await?;
+        let records = invoices::list_held(&mut tx, reason.as_deref(), customer_id, after, limit)
+            .await
+            .map_err(|error| super::database_status(&error))?;
+        let next = match records.last() {
+            Some(last) if i64::try_from(records.len()).unwrap_or(0) >= limit => {
+                format!("{}|{}", last.created_at.to_rfc3339(), last.id)
+            }
+            _ => String::new(),
+        };
+        let mut listed = Vec::with_capacity(records.len());
+        for record in records {
+            listed.push(full(&mut tx, record).await?);
+        }
+        commit(tx).await?;
+        Ok(wire::ListInvoicesResponse {
+            invoices: listed,
+            page: Some(PageInfo {
+                next_page_token: next,
+            }),
+        })
+    }
+}
+
 /// An invoice with its lines, buyer name, document and what remains creditable.
 pub async fn load_full(tx: &mut Tx, id: Uuid) -> Result<wire::Invoice, Status> {
     let record = invoices::load(tx, id)
@@ -238,6 +289,17 @@ impl InvoiceService for InvoiceApi {
         let message = request.into_inner();
         let mut fields = Fields::new();
         let customer_id = fields.optional_uuid("customer_id", &message.customer_id);
+        match message.status.trim().to_uppercase().as_str() {
+            "" | "ISSUED" => {}
+            "HELD" => {
+                fields.finish()?;
+                return self
+                    .held_page(&principal.tenant, message.page.as_ref(), None, customer_id)
+                    .await
+                    .map(Response::new);
+            }
+            other => fields.add("status", format!("`{other}` is not ISSUED or HELD")),
+        }
         let issued_from = fields.optional_date("issued_from", &message.issued_from);
         let issued_to = fields.optional_date("issued_to", &message.issued_to);
         let min_total = fields.optional_decimal("min_total", &message.min_total);
@@ -311,46 +373,10 @@ impl InvoiceService for InvoiceApi {
     ) -> Result<Response<wire::ListInvoicesResponse>, Status> {
         let principal = authorize(&request, Permission::InvoicesRead)?;
         let message = request.into_inner();
-        let mut fields = Fields::new();
-        let token = page_token(message.page.as_ref());
-        let after = if token.is_empty() {
-            None
-        } else {
-            let parsed = token.split_once('|').and_then(|(at, id)| {
-                Some((
-                    chrono::DateTime::parse_from_rfc3339(at).ok()?.to_utc(),
-                    Uuid::parse_str(id).ok()?,
-                ))
-            });
-            if parsed.is_none() {
-                fields.add("page.page_token", "is not a token this service gave out");
-            }
-            parsed
-        };
-        fields.finish()?;
-        let limit = page_size(message.page.as_ref());
         let reason = non_empty(&message.reason_code).map(|code| code.to_uppercase());
-        let mut tx = begin(&self.pool, &principal.tenant).await?;
-        let records = invoices::list_held(&mut tx, reason.as_deref(), after, limit)
+        self.held_page(&principal.tenant, message.page.as_ref(), reason, None)
             .await
-            .map_err(|error| super::database_status(&error))?;
-        let next = match records.last() {
-            Some(last) if i64::try_from(records.len()).unwrap_or(0) >= limit => {
-                format!("{}|{}", last.created_at.to_rfc3339(), last.id)
-            }
-            _ => String::new(),
-        };
-        let mut listed = Vec::with_capacity(records.len());
-        for record in records {
-            listed.push(full(&mut tx, record).await?);
-        }
-        commit(tx).await?;
-        Ok(Response::new(wire::ListInvoicesResponse {
-            invoices: listed,
-            page: Some(PageInfo {
-                next_page_token: next,
-            }),
-        }))
+            .map(Response::new)
     }
 
     async fn release_held_invoice(

@@ -608,21 +608,24 @@ pub async fn list_issued(
 pub async fn list_held(
     tx: &mut Tx,
     reason_code: Option<&str>,
+    customer_id: Option<Uuid>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<InvoiceRecord>, sqlx::Error> {
     let (after_created, after_id) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
     sqlx::query_as::<_, InvoiceRecord>(select_invoice!(
-            r#"WHERE status = 'held'
+        r#"WHERE status = 'held'
                  AND ($1::text IS NULL OR hold_reasons @> jsonb_build_array(jsonb_build_object('code', $1::text)))
                  AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+                 AND ($5::uuid IS NULL OR customer_id = $5)
                ORDER BY created_at, id
                LIMIT $4"#
-        ))
-        .bind(reason_code)
-        .bind(after_created)
-        .bind(after_id)
-        .bind(limit)
+    ))
+    .bind(reason_code)
+    .bind(after_created)
+    .bind(after_id)
+    .bind(limit)
+    .bind(customer_id)
     .fetch_all(&mut **tx)
     .await
 }
