@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -58,3 +58,14 @@ bench-orders: ## Order ingestion benchmark (figures only): make bench-orders ARG
 	  && cargo build --release -p otc-order --bin otc-order \
 	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
 	     cargo run --release -p otc-bench --bin order-ingestion -- $(ARGS)
+
+# Release builds of the benchmark and of the otc-billing it starts. Billing's
+# queries are checked against its committed .sqlx data when there is some,
+# else against the dev database of services/billing/.env.
+bench-invoices: ## Invoice issuing benchmark (figures only): make bench-invoices ARGS="--shipments 20000"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" \
+	  && export SQLX_OFFLINE=true \
+	  && cargo build --release -p otc-billing --bin otc-billing \
+	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
+	     cargo run --release -p otc-bench --bin invoice-issuing -- $(ARGS)
