@@ -5,8 +5,6 @@ pub mod customers;
 pub mod orders;
 pub mod pricing;
 
-
-
 pub use otc_shared::grpc::{
     begin, commit, database_status, invalid_argument, next_page_token, non_empty, page, parse_id,
     status_of,

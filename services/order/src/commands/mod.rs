@@ -7,7 +7,6 @@ pub mod orders;
 pub mod pricing;
 pub mod shipments;
 
-
 pub use otc_shared::grpc::CommandError;
 
 /// The actor recorded in the audit log for changes made by the service itself.
