@@ -409,12 +409,21 @@ async fn write(
             "some of these lines were billed meanwhile".to_owned(),
         ));
     }
-    for plan in planned.iter().filter(|plan| plan.run.draft.is_some()) {
+    for plan in planned.iter() {
+        let Some(previous) = &plan.run.draft else {
+            continue;
+        };
         if plan.issued() {
             // Lines first: once the header says issued, they are frozen.
             invoices::delete_draft_lines(tx, plan.record.id).await?;
             invoices::insert_lines(tx, plan.run.tenant.as_str(), plan.record.id, &plan.lines)
                 .await?;
+        } else if previous.hold_reasons == plan.record.hold_reasons
+            && previous.discrepancies == plan.record.discrepancies
+            && previous.total_amount == plan.record.total_amount
+        {
+            // Still held for the same reasons: nothing to write.
+            continue;
         }
         invoices::update_draft(tx, &plan.record).await?;
     }
@@ -476,6 +485,11 @@ async fn write(
             record.hold_reasons.clone(),
         ));
     }
+    let issued = planned.iter().filter(|plan| plan.issued()).count();
+    metrics::counter!("otc_billing_invoices_issued_total")
+        .increment(u64::try_from(issued).unwrap_or_default());
+    metrics::counter!("otc_billing_invoices_held_total")
+        .increment(u64::try_from(planned.len().saturating_sub(issued)).unwrap_or_default());
     otc_shared::outbox::enqueue_many(tx, &events).await?;
     let entity_ids: Vec<String> = planned
         .iter()

@@ -181,6 +181,13 @@ impl DeliveryWorker {
         delivery: &ClaimedDelivery,
         outcome: Result<Accepted, DeliveryError>,
     ) -> anyhow::Result<()> {
+        let label = match &outcome {
+            Ok(_) => "accepted",
+            Err(error) if error.is_transient() => "transient_failure",
+            Err(_) => "permanent_failure",
+        };
+        metrics::counter!("otc_billing_delivery_attempts_total", "channel" => delivery.channel.clone(), "outcome" => label)
+            .increment(1);
         let mut tx = otc_shared::db::begin_for_tenant(&self.pool, tenant).await?;
         match outcome {
             Ok(accepted) => {

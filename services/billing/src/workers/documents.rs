@@ -116,6 +116,7 @@ impl DocumentWorker {
         )
         .await?;
         tx.commit().await?;
+        metrics::counter!("otc_billing_documents_stored_total").increment(1);
         tracing::debug!(invoice = %invoice_id, key = %stored.key, sha256 = %stored.sha256_hex, "document stored");
         Ok(())
     }
