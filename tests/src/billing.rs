@@ -116,10 +116,23 @@ impl BillingSuite {
         message: &M,
         event_id: Option<&str>,
     ) -> String {
+        self.publish_for(&self.tenant, name, key, message, event_id)
+            .await
+    }
+
+    /// [`Self::publish`] for another tenant than the suite's.
+    pub async fn publish_for<M: Message>(
+        &self,
+        tenant: &str,
+        name: &str,
+        key: &str,
+        message: &M,
+        event_id: Option<&str>,
+    ) -> String {
         let mut envelope = EventEnvelope::new(
             &format!("otc.order.v1.{name}"),
             "/otc/order",
-            &crate::tenant(&self.tenant),
+            &crate::tenant(tenant),
         );
         if let Some(id) = event_id {
             envelope.id = id.to_owned();
@@ -138,6 +151,18 @@ impl BillingSuite {
     }
 
     pub async fn customer(&self, customer_id: &str, currency: &str, region: &str, terms: &str) {
+        self.customer_for(&self.tenant, customer_id, currency, region, terms)
+            .await;
+    }
+
+    pub async fn customer_for(
+        &self,
+        tenant: &str,
+        customer_id: &str,
+        currency: &str,
+        region: &str,
+        terms: &str,
+    ) {
         let customer = proto::CustomerUpserted {
             customer_id: customer_id.into(),
             legal_name: format!("Kunde {} GmbH", &customer_id[..8]),
@@ -156,12 +181,24 @@ impl BillingSuite {
             version: 1,
             ..Default::default()
         };
-        self.publish("CustomerUpserted", customer_id, &customer, None)
+        self.publish_for(tenant, "CustomerUpserted", customer_id, &customer, None)
             .await;
     }
 
     pub async fn order_placed(
         &self,
+        order_id: &str,
+        customer_id: &str,
+        currency: &str,
+        lines: &[Line<'_>],
+    ) {
+        self.order_placed_for(&self.tenant, order_id, customer_id, currency, lines)
+            .await;
+    }
+
+    pub async fn order_placed_for(
+        &self,
+        tenant: &str,
         order_id: &str,
         customer_id: &str,
         currency: &str,
@@ -192,7 +229,7 @@ impl BillingSuite {
             placed_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
             order_date: "2026-11-01".into(),
         };
-        self.publish("OrderPlaced", customer_id, &placed, None)
+        self.publish_for(tenant, "OrderPlaced", customer_id, &placed, None)
             .await;
     }
 

@@ -1334,3 +1334,132 @@ async fn concurrent_billing_runs_issue_each_period_once() {
         0
     );
 }
+
+#[tokio::test]
+async fn tenants_sharing_a_consumer_batch_keep_their_own_numbers_rules_and_invoices() {
+    let suite = BillingSuite::start("billing_tenants", &[]).await;
+    set_up_tenant(&suite).await;
+    // A second tenant with its own 20% rule and no reduced rate.
+    let other = format!("globex{}", &id()[30..]);
+    let admin = |message| otc_testkit::billing::request(message, &other, &[Role::TenantAdmin]);
+    suite
+        .config()
+        .set_tax_rule(admin(SetTaxRuleRequest {
+            rule: Some(TaxRule {
+                region: "DE".into(),
+                tax_code: "STANDARD".into(),
+                rate: "0.2".into(),
+                valid_from: "2020-01-01".into(),
+                valid_to: String::new(),
+            }),
+        }))
+        .await
+        .unwrap();
+    // Customers and orders first (each keyed by its customer, as the order
+    // service does); then the shipments on one partition key, so both
+    // tenants' shipments share consumer batches.
+    let key = id();
+    let [first, _] = lines();
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    let mut shipments = Vec::new();
+    for round in 0..6 {
+        let (tenant, customers) = if round % 2 == 0 {
+            (suite.tenant.clone(), &mut ours)
+        } else {
+            (other.clone(), &mut theirs)
+        };
+        let customer = id();
+        suite
+            .customer_for(&tenant, &customer, "EUR", "DE", "NET30")
+            .await;
+        let order = id();
+        suite
+            .order_placed_for(
+                &tenant,
+                &order,
+                &customer,
+                "EUR",
+                std::slice::from_ref(&first),
+            )
+            .await;
+        let event = BillingSuite::shipment(
+            &id(),
+            &order,
+            &customer,
+            "EUR",
+            &[(&first, "2", "20.00")],
+            Utc::now(),
+        );
+        shipments.push((tenant, event));
+        customers.push(customer);
+    }
+    suite
+        .wait_for_count("SELECT count(*) FROM customers", 6, WAIT)
+        .await;
+    suite
+        .wait_for_count("SELECT count(*) FROM order_lines", 6, WAIT)
+        .await;
+    for (tenant, event) in &shipments {
+        suite
+            .publish_for(tenant, "ShipmentRecorded", &key, event, None)
+            .await;
+    }
+    suite
+        .wait_for_count(
+            "SELECT count(*) FROM invoices WHERE status = 'issued'",
+            6,
+            WAIT,
+        )
+        .await;
+    let year = Utc::now().year();
+    let listed = |tenant: String| {
+        let mut client = suite.invoices();
+        async move {
+            client
+                .list_invoices(otc_testkit::billing::request(
+                    ListInvoicesRequest::default(),
+                    &tenant,
+                    &[Role::ArClerk],
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .invoices
+        }
+    };
+    let mine = listed(suite.tenant.clone()).await;
+    let yours = listed(other.clone()).await;
+    assert_eq!(mine.len(), 3);
+    assert_eq!(yours.len(), 3);
+    let numbers = |invoices: &[Invoice]| {
+        let mut numbers: Vec<String> = invoices
+            .iter()
+            .map(|invoice| invoice.number.clone())
+            .collect();
+        numbers.sort();
+        numbers
+    };
+    let expected: Vec<String> = (1..=3).map(|n| format!("INV-{year}-{n:06}")).collect();
+    assert_eq!(numbers(&mine), expected, "each tenant numbers from 1");
+    assert_eq!(numbers(&yours), expected);
+    assert!(
+        mine.iter().all(|invoice| total_of(invoice) == dec("23.80")),
+        "19% for us"
+    );
+    assert!(
+        yours
+            .iter()
+            .all(|invoice| total_of(invoice) == dec("24.00")),
+        "20% for them"
+    );
+    assert!(
+        mine.iter()
+            .all(|invoice| ours.contains(&invoice.customer_id))
+    );
+    assert!(
+        yours
+            .iter()
+            .all(|invoice| theirs.contains(&invoice.customer_id))
+    );
+}

@@ -93,12 +93,24 @@ impl EventHandler for OrderEvents {
                 }),
             }
         }
-        issue::bill_all(tx, runs, self.options)
-            .await
-            .map_err(|error| match error {
-                crate::commands::CommandError::Database(error) => HandlerError::from(error),
-                other => HandlerError::Rejected(other.to_string()),
-            })?;
+        // Each tenant's invoices are judged and written with the transaction
+        // scoped to that tenant, so row-level security keeps every lookup
+        // (customer, order, rules) inside it.
+        let mut tenants: Vec<TenantId> = runs.iter().map(|run| run.tenant.clone()).collect();
+        tenants.sort_by(|left, right| left.as_str().cmp(right.as_str()));
+        tenants.dedup();
+        for tenant in tenants {
+            let (mine, rest): (Vec<BillingRun>, Vec<BillingRun>) =
+                runs.into_iter().partition(|run| run.tenant == tenant);
+            runs = rest;
+            otc_shared::db::set_tenant(tx, tenant.as_str()).await?;
+            issue::bill_all(tx, mine, self.options)
+                .await
+                .map_err(|error| match error {
+                    crate::commands::CommandError::Database(error) => HandlerError::from(error),
+                    other => HandlerError::Rejected(other.to_string()),
+                })?;
+        }
         Ok(())
     }
 

@@ -630,9 +630,10 @@ pub async fn list_held(
     .await
 }
 
-/// Held drafts the retry worker may issue now that rules or rates changed
-/// (not those waiting for a clerk to accept a discrepancy), a page at a time
-/// after `after` in (created_at, id) order.
+/// Held drafts for the retry worker to judge again, a page at a time after
+/// `after` in (created_at, id) order. Drafts held for a discrepancy are
+/// included: one that came from order events arriving late (an unknown
+/// line) clears by itself; a real difference stays held for a clerk.
 pub struct HeldDraft {
     pub tenant: String,
     pub id: Uuid,
@@ -649,7 +650,6 @@ pub async fn held_for_retry(
         HeldDraft,
         r#"SELECT tenant, id, created_at FROM invoices
             WHERE status = 'held'
-              AND NOT hold_reasons @> '[{"code": "DISCREPANCY"}]'::jsonb
               AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
             ORDER BY created_at, id
             LIMIT $3"#,
