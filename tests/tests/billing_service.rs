@@ -1463,3 +1463,83 @@ async fn tenants_sharing_a_consumer_batch_keep_their_own_numbers_rules_and_invoi
             .all(|invoice| theirs.contains(&invoice.customer_id))
     );
 }
+
+#[tokio::test]
+async fn a_malformed_shipment_is_dead_lettered_with_the_field_and_bills_nothing() {
+    let suite = BillingSuite::start("billing_poison", &[]).await;
+    set_up_tenant(&suite).await;
+    let customer = id();
+    let order = id();
+    suite.customer(&customer, "EUR", "DE", "NET30").await;
+    let [first, _] = lines();
+    suite
+        .order_placed(&order, &customer, "EUR", std::slice::from_ref(&first))
+        .await;
+    // The same order line twice, then a quantity that is not a number.
+    let twice = BillingSuite::shipment(
+        &id(),
+        &order,
+        &customer,
+        "EUR",
+        &[(&first, "1", "10.00"), (&first, "2", "20.00")],
+        Utc::now(),
+    );
+    suite
+        .publish("ShipmentRecorded", &customer, &twice, None)
+        .await;
+    let unreadable = BillingSuite::shipment(
+        &id(),
+        &order,
+        &customer,
+        "EUR",
+        &[(&first, "two", "20.00")],
+        Utc::now(),
+    );
+    suite
+        .publish("ShipmentRecorded", &customer, &unreadable, None)
+        .await;
+    // A good one after them still goes through.
+    let good = BillingSuite::shipment(
+        &id(),
+        &order,
+        &customer,
+        "EUR",
+        &[(&first, "3", "30.00")],
+        Utc::now(),
+    );
+    suite
+        .publish("ShipmentRecorded", &customer, &good, None)
+        .await;
+    suite
+        .wait_for_count(
+            "SELECT count(*) FROM invoices WHERE status = 'issued'",
+            1,
+            WAIT,
+        )
+        .await;
+    let dlq = suite.topic("otc.order.events.v1.dlq.order-events");
+    let dead = otc_testkit::kafka::read_all(&dlq, 2, WAIT).await.unwrap();
+    assert_eq!(dead.len(), 2);
+    let errors: Vec<&str> = dead
+        .iter()
+        .map(|record| record.headers.get("dlq_error").unwrap())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("lines[1].line_id")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("lines[0].quantity")),
+        "{errors:?}"
+    );
+    assert_eq!(suite.count("SELECT count(*) FROM invoices").await, 1);
+    assert_eq!(
+        suite.count("SELECT count(*) FROM billable_lines").await,
+        1,
+        "nothing of the bad shipments kept"
+    );
+}

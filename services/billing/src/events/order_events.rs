@@ -293,6 +293,22 @@ impl OrderEvents {
         if lines.is_empty() {
             return Err(rejected("lines", "a shipment needs at least one line"));
         }
+        // A line is billed once per shipment: a second entry for the same
+        // order line would be dropped silently, so the shipment is refused.
+        for (index, line) in lines.iter().enumerate() {
+            if lines[..index]
+                .iter()
+                .any(|earlier| earlier.order_line_id == line.order_line_id)
+            {
+                return Err(rejected(
+                    &format!("lines[{index}].line_id"),
+                    format!(
+                        "order line `{}` appears twice in the shipment",
+                        line.order_line_id
+                    ),
+                ));
+            }
+        }
         // Invoiced in `before_commit`, with the rest of the batch.
         invoices::insert_billable_lines(tx, tenant.as_str(), &lines).await?;
         Ok(())
