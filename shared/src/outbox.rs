@@ -150,11 +150,15 @@ pub async fn enqueue(
         .tracestate
         .clone()
         .or_else(|| trace_context.get(header::TRACESTATE).cloned());
+    // One round trip: the row, and the relay's wake-up (delivered at commit).
     sqlx::query!(
-        r#"INSERT INTO outbox
-               (tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
-                content_type, traceparent, tracestate, payload)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#,
+        r#"WITH inserted AS (
+               INSERT INTO outbox
+                   (tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
+                    content_type, traceparent, tracestate, payload)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               RETURNING id)
+           SELECT pg_notify($13, '') AS notified FROM inserted"#,
         envelope.tenant.as_str(),
         envelope.id,
         event.topic,
@@ -167,12 +171,10 @@ pub async fn enqueue(
         traceparent,
         tracestate,
         event.payload,
+        NOTIFY_CHANNEL,
     )
-    .execute(&mut **transaction)
+    .fetch_one(&mut **transaction)
     .await?;
-    sqlx::query!("SELECT pg_notify($1, '') AS notified", NOTIFY_CHANNEL)
-        .fetch_one(&mut **transaction)
-        .await?;
     Ok(())
 }
 
