@@ -566,13 +566,7 @@ pub async fn after_issue(
             entity_type: "invoice",
             entity_id: &record.id.to_string(),
             before: None,
-            after: Some(serde_json::json!({
-                "number": record.number,
-                "customer_id": record.customer_id,
-                "total": outgoing::money(record.total_amount, &record.currency).amount,
-                "currency": record.currency,
-                "lines": lines.len(),
-            })),
+            after: Some(issued_state(record, lines.len())),
         },
     )
     .await?;

@@ -172,8 +172,7 @@ async fn store_note(
         &settings,
         &[format!("Corrects invoice {corrected_number}")],
     ));
-    invoices::insert_invoice(tx, tenant.as_str(), &record).await?;
-    invoices::insert_lines(tx, tenant.as_str(), record.id, &lines).await?;
+    invoices::insert_documents(tx, &[(tenant.as_str(), &record, lines.as_slice())]).await?;
     let issued = Issued {
         record: &record,
         lines: &lines,

@@ -281,64 +281,6 @@ pub struct LineRecord {
     pub functional_tax: Option<Decimal>,
 }
 
-pub async fn insert_invoice(
-    tx: &mut Tx,
-    tenant: &str,
-    invoice: &InvoiceRecord,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"INSERT INTO invoices (tenant, id, kind, status, series, sequence, number, customer_id,
-                                 corrects_invoice_id, currency, functional_currency, fx_rate,
-                                 fx_rate_date, net_amount, tax_amount, total_amount,
-                                 functional_net_amount, functional_tax_amount,
-                                 functional_total_amount, tax_summary, issue_date, due_date,
-                                 discount_date, discount_amount, payment_terms_code, billing_period,
-                                 hold_reasons, discrepancies, discrepancy_accepted_by, reason,
-                                 idempotency_key, request_hash, document_view, created_at, issued_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                   $35)"#,
-        tenant,
-        invoice.id,
-        invoice.kind,
-        invoice.status,
-        invoice.series,
-        invoice.sequence,
-        invoice.number,
-        invoice.customer_id,
-        invoice.corrects_invoice_id,
-        invoice.currency,
-        invoice.functional_currency,
-        invoice.fx_rate,
-        invoice.fx_rate_date,
-        invoice.net_amount,
-        invoice.tax_amount,
-        invoice.total_amount,
-        invoice.functional_net_amount,
-        invoice.functional_tax_amount,
-        invoice.functional_total_amount,
-        invoice.tax_summary,
-        invoice.issue_date,
-        invoice.due_date,
-        invoice.discount_date,
-        invoice.discount_amount,
-        invoice.payment_terms_code,
-        invoice.billing_period,
-        invoice.hold_reasons,
-        invoice.discrepancies,
-        invoice.discrepancy_accepted_by,
-        invoice.reason,
-        invoice.idempotency_key,
-        invoice.request_hash,
-        invoice.document_view,
-        invoice.created_at,
-        invoice.issued_at,
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Rewrites a held draft (to hold it again with other reasons, or to issue
 /// it). The immutability trigger refuses this once the invoice is issued.
 pub async fn update_draft(tx: &mut Tx, invoice: &InvoiceRecord) -> Result<(), sqlx::Error> {
@@ -383,69 +325,22 @@ pub async fn update_draft(tx: &mut Tx, invoice: &InvoiceRecord) -> Result<(), sq
     Ok(())
 }
 
-#[allow(clippy::as_conversions)]
+/// A held draft's lines, written again when it is issued.
 pub async fn insert_lines(
     tx: &mut Tx,
     tenant: &str,
     invoice_id: Uuid,
     lines: &[LineRecord],
 ) -> Result<(), sqlx::Error> {
-    let line_nos: Vec<i32> = lines.iter().map(|line| line.line_no).collect();
-    let billable: Vec<Option<Uuid>> = lines.iter().map(|line| line.billable_line_id).collect();
-    let corrects: Vec<Option<i32>> = lines.iter().map(|line| line.corrects_line_no).collect();
-    let shipments: Vec<Option<Uuid>> = lines.iter().map(|line| line.shipment_id).collect();
-    let orders: Vec<Option<Uuid>> = lines.iter().map(|line| line.order_id).collect();
-    let order_lines: Vec<Option<String>> = lines
+    let rows: Vec<LineRow<'_>> = lines
         .iter()
-        .map(|line| line.order_line_id.clone())
+        .map(|line| LineRow {
+            tenant,
+            invoice_id,
+            line,
+        })
         .collect();
-    let skus: Vec<String> = lines.iter().map(|line| line.sku.clone()).collect();
-    let descriptions: Vec<String> = lines.iter().map(|line| line.description.clone()).collect();
-    let quantities: Vec<Decimal> = lines.iter().map(|line| line.quantity).collect();
-    let prices: Vec<Decimal> = lines.iter().map(|line| line.unit_price).collect();
-    let tax_codes: Vec<String> = lines.iter().map(|line| line.tax_code.clone()).collect();
-    let categories: Vec<String> = lines.iter().map(|line| line.tax_category.clone()).collect();
-    let rates: Vec<Decimal> = lines.iter().map(|line| line.tax_rate).collect();
-    let nets: Vec<Decimal> = lines.iter().map(|line| line.net).collect();
-    let taxes: Vec<Decimal> = lines.iter().map(|line| line.tax).collect();
-    let grosses: Vec<Decimal> = lines.iter().map(|line| line.gross).collect();
-    let functional_nets: Vec<Option<Decimal>> =
-        lines.iter().map(|line| line.functional_net).collect();
-    let functional_taxes: Vec<Option<Decimal>> =
-        lines.iter().map(|line| line.functional_tax).collect();
-    sqlx::query!(
-        r#"INSERT INTO invoice_lines (tenant, invoice_id, line_no, billable_line_id, corrects_line_no,
-                                      shipment_id, order_id, order_line_id, sku, description,
-                                      quantity, unit_price, tax_code, tax_category, tax_rate, net,
-                                      tax, gross, functional_net, functional_tax)
-           SELECT $1, $2, * FROM UNNEST($3::int4[], $4::uuid[], $5::int4[], $6::uuid[], $7::uuid[],
-                  $8::text[], $9::text[], $10::text[], $11::numeric[], $12::numeric[], $13::text[],
-                  $14::text[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
-                  $19::numeric[], $20::numeric[])"#,
-        tenant,
-        invoice_id,
-        &line_nos,
-        &billable as &[Option<Uuid>],
-        &corrects as &[Option<i32>],
-        &shipments as &[Option<Uuid>],
-        &orders as &[Option<Uuid>],
-        &order_lines as &[Option<String>],
-        &skus,
-        &descriptions,
-        &quantities,
-        &prices,
-        &tax_codes,
-        &categories,
-        &rates,
-        &nets,
-        &taxes,
-        &grosses,
-        &functional_nets as &[Option<Decimal>],
-        &functional_taxes as &[Option<Decimal>],
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    insert_line_rows(tx, &rows).await
 }
 
 pub async fn delete_draft_lines(tx: &mut Tx, invoice_id: Uuid) -> Result<(), sqlx::Error> {
@@ -697,20 +592,43 @@ struct LineRow<'a> {
     line: &'a LineRecord,
 }
 
-/// Inserts many invoices with their lines, and claims their billable lines,
-/// in three statements. Fails (nothing kept) if any line was claimed already.
-pub async fn insert_many(
-    tx: &mut Tx,
-    invoices: &[(&str, &InvoiceRecord, &[LineRecord])],
-) -> Result<bool, sqlx::Error> {
-    if invoices.is_empty() {
-        return Ok(true);
+fn as_json<T: serde::Serialize>(rows: &T) -> Result<serde_json::Value, sqlx::Error> {
+    serde_json::to_value(rows).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+}
+
+async fn insert_line_rows(tx: &mut Tx, rows: &[LineRow<'_>]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    let headers: Vec<InvoiceRow<'_>> = invoices
+    sqlx::query!(
+        "INSERT INTO invoice_lines SELECT * FROM jsonb_populate_recordset(NULL::invoice_lines, $1)",
+        as_json(&rows)?
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Inserts documents (invoices or notes) with their lines, in two
+/// statements whatever their number.
+pub async fn insert_documents(
+    tx: &mut Tx,
+    documents: &[(&str, &InvoiceRecord, &[LineRecord])],
+) -> Result<(), sqlx::Error> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let headers: Vec<InvoiceRow<'_>> = documents
         .iter()
         .map(|(tenant, record, _)| InvoiceRow { tenant, record })
         .collect();
-    let lines: Vec<LineRow<'_>> = invoices
+    sqlx::query!(
+        "INSERT INTO invoices SELECT * FROM jsonb_populate_recordset(NULL::invoices, $1)",
+        as_json(&headers)?
+    )
+    .execute(&mut **tx)
+    .await?;
+    let lines: Vec<LineRow<'_>> = documents
         .iter()
         .flat_map(|(tenant, record, lines)| {
             lines.iter().map(move |line| LineRow {
@@ -720,24 +638,27 @@ pub async fn insert_many(
             })
         })
         .collect();
-    let headers = serde_json::to_value(&headers).unwrap_or_default();
-    let line_rows = serde_json::to_value(&lines).unwrap_or_default();
-    sqlx::query!(
-        "INSERT INTO invoices SELECT * FROM jsonb_populate_recordset(NULL::invoices, $1)",
-        headers
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO invoice_lines SELECT * FROM jsonb_populate_recordset(NULL::invoice_lines, $1)",
-        line_rows
-    )
-    .execute(&mut **tx)
-    .await?;
-    let (billable, owners): (Vec<Uuid>, Vec<Uuid>) = lines
+    insert_line_rows(tx, &lines).await
+}
+
+/// Inserts invoices with their lines and claims their billable lines.
+/// False if any line was claimed already (the caller rolls back).
+pub async fn insert_many(
+    tx: &mut Tx,
+    invoices: &[(&str, &InvoiceRecord, &[LineRecord])],
+) -> Result<bool, sqlx::Error> {
+    insert_documents(tx, invoices).await?;
+    let (billable, owners): (Vec<Uuid>, Vec<Uuid>) = invoices
         .iter()
-        .filter_map(|row| row.line.billable_line_id.map(|id| (id, row.invoice_id)))
+        .flat_map(|(_, record, lines)| {
+            lines
+                .iter()
+                .filter_map(move |line| line.billable_line_id.map(|id| (id, record.id)))
+        })
         .unzip();
+    if billable.is_empty() {
+        return Ok(true);
+    }
     let claimed = sqlx::query!(
         r#"UPDATE billable_lines b SET invoice_id = c.invoice_id
              FROM UNNEST($1::uuid[], $2::uuid[]) AS c(id, invoice_id)
