@@ -6,6 +6,7 @@ pub mod billing_backlog;
 pub mod figures;
 pub mod master_data;
 pub mod order_events;
+pub mod probes;
 pub mod raw_kafka;
 pub mod readers;
 pub mod upstream;
