@@ -89,15 +89,20 @@ pub async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), Status> {
 }
 
 /// Page size and the id to continue after, from a page request.
-pub fn page(
-    request: Option<&otc_proto::types::PageRequest>,
-) -> Result<(i64, Option<Uuid>), Status> {
+/// The page size asked for: the default when unset, at most the maximum.
+pub fn page_size(request: Option<&otc_proto::types::PageRequest>) -> i64 {
     let size = request.map_or(0, |page| page.page_size);
-    let size = if size == 0 {
+    i64::from(if size == 0 {
         DEFAULT_PAGE_SIZE
     } else {
         size.min(MAX_PAGE_SIZE)
-    };
+    })
+}
+
+pub fn page(
+    request: Option<&otc_proto::types::PageRequest>,
+) -> Result<(i64, Option<Uuid>), Status> {
+    let size = page_size(request);
     let after = match request
         .map(|page| page.page_token.trim())
         .filter(|token| !token.is_empty())
@@ -110,7 +115,7 @@ pub fn page(
             ))
         })?),
     };
-    Ok((i64::from(size), after))
+    Ok((size, after))
 }
 
 pub fn next_page_token(ids: &[Uuid], limit: i64) -> String {

@@ -23,6 +23,7 @@ use otc_proto::billing as wire;
 use otc_proto::billing::invoice_service_server::InvoiceService;
 use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, authorize};
+use otc_shared::grpc::page_size;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -129,12 +130,6 @@ async fn full(tx: &mut Tx, record: invoices::InvoiceRecord) -> Result<wire::Invo
         document: document.as_ref(),
         creditable,
     }))
-}
-
-fn page_size(page: Option<&otc_proto::types::PageRequest>) -> i64 {
-    let size = page.map_or(0, |page| page.page_size);
-    let size = if size == 0 { 50 } else { size.min(500) };
-    i64::from(size)
 }
 
 fn page_token(page: Option<&otc_proto::types::PageRequest>) -> &str {
