@@ -1,0 +1,1 @@
+//! Bank file formats (work in progress).

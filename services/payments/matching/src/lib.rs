@@ -1,0 +1,1 @@
+//! Cash application engine (work in progress).
