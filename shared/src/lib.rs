@@ -17,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod event_fields;
 pub mod events;
 pub mod grpc;
 pub mod ids;

@@ -81,6 +81,7 @@ pub struct Application {
     background: Vec<(String, BackgroundTask)>,
     topics: Vec<TopicSpec>,
     metrics: PrometheusHandle,
+    http_routes: Router,
 }
 
 static METRICS: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
@@ -177,6 +178,7 @@ impl Application {
             health,
             background: Vec::new(),
             metrics,
+            http_routes: Router::new(),
         };
         let operations =
             crate::ops::Operations::new(definition.name, application.context.pool.clone());
@@ -223,6 +225,14 @@ impl Application {
         self.routes.add_service(service);
     }
 
+    /// Serves HTTP routes of the service's own (such as provider webhooks)
+    /// on the HTTP port, beside `/metrics` and `/healthz`. They are not
+    /// behind the gRPC token check: each route authenticates its caller.
+    pub fn add_http_routes(&mut self, routes: Router) {
+        let current = std::mem::take(&mut self.http_routes);
+        self.http_routes = current.merge(routes);
+    }
+
     /// Runs a consumer beside the server; its topics and DLQs are created at start.
     pub fn add_consumer<H: EventHandler>(&mut self, consumer: InboxConsumer<H>) {
         let name = consumer.group_id.clone();
@@ -264,6 +274,7 @@ impl Application {
             background,
             topics,
             metrics,
+            http_routes,
         } = self;
         if context.kafka.create_topics {
             crate::kafka::ensure_topics(&context.kafka, &topics)
@@ -310,7 +321,8 @@ impl Application {
                 "/metrics",
                 get(move || std::future::ready(metrics.render())),
             )
-            .route("/healthz", get(|| std::future::ready("ok")));
+            .route("/healthz", get(|| std::future::ready("ok")))
+            .merge(http_routes);
         let http_task = tokio::spawn(async move {
             axum::serve(http_listener, router)
                 .with_graceful_shutdown(http_token.cancelled_owned())

@@ -14,7 +14,7 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 pub use currency::Currency;
-pub use wire::{FieldError, MoneyColumns};
+pub use wire::{FieldError, MoneyColumns, column_to_proto};
 
 /// The largest magnitude an amount may have (exclusive): one quadrillion
 /// units. Far above any real document total, and small enough that every

@@ -51,6 +51,19 @@ impl Money {
     }
 }
 
+/// A stored amount column as wire money at its currency's minor unit; a
+/// value the currency cannot hold (more decimals, unknown code) is sent as
+/// stored rather than altered.
+pub fn column_to_proto(amount: Decimal, currency_code: &str) -> proto::Money {
+    match Money::from_columns(amount, currency_code) {
+        Ok(value) => value.to_proto(),
+        Err(_) => proto::Money {
+            amount: amount.normalize().to_string(),
+            currency_code: currency_code.to_owned(),
+        },
+    }
+}
+
 impl From<Money> for proto::Money {
     fn from(money: Money) -> Self {
         money.to_proto()

@@ -2,8 +2,6 @@
 //! projections, records every shipped line once, and invoices shipments of
 //! customers billed per shipment in the same transaction.
 
-use std::str::FromStr;
-
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
@@ -17,6 +15,7 @@ use crate::store::orders::{self, OrderHeader, OrderLineRow};
 use otc_proto::events as proto;
 use otc_shared::TenantId;
 use otc_shared::address::Address;
+use otc_shared::event_fields::{decimal, money, rejected, tenant_of, uuid};
 use otc_shared::events::header;
 use otc_shared::inbox::{EventHandler, HandlerError, IncomingRecord};
 
@@ -27,34 +26,6 @@ pub const SHIPMENT_RECORDED: &str = "otc.order.v1.ShipmentRecorded";
 
 pub struct OrderEvents {
     pub options: IssueOptions,
-}
-
-fn rejected(field: &str, error: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Rejected(format!("{field}: {error}"))
-}
-
-fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text).map_err(|error| rejected(field, format!("`{text}`: {error}")))
-}
-
-fn decimal(field: &str, text: &str) -> Result<Decimal, HandlerError> {
-    Decimal::from_str(text.trim()).map_err(|error| rejected(field, format!("`{text}`: {error}")))
-}
-
-fn money(
-    field: &str,
-    value: Option<&otc_proto::types::Money>,
-) -> Result<(Decimal, String), HandlerError> {
-    let value = value.ok_or_else(|| rejected(field, "is missing"))?;
-    Ok((decimal(field, &value.amount)?, value.currency_code.clone()))
-}
-
-fn tenant_of(record: &IncomingRecord) -> Result<TenantId, HandlerError> {
-    let text = record
-        .headers
-        .get(header::TENANT)
-        .ok_or_else(|| rejected("tenant", "header is missing"))?;
-    TenantId::parse(text).map_err(|error| rejected("tenant", error))
 }
 
 impl EventHandler for OrderEvents {

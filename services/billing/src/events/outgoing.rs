@@ -38,13 +38,7 @@ fn event<M: prost::Message>(
 
 /// An amount column as wire money at the currency's minor unit.
 pub fn money(amount: Decimal, currency: &str) -> ProtoMoney {
-    match otc_shared::Money::from_columns(amount, currency) {
-        Ok(value) => value.to_proto(),
-        Err(_) => ProtoMoney {
-            amount: amount.normalize().to_string(),
-            currency_code: currency.to_owned(),
-        },
-    }
+    otc_shared::money::column_to_proto(amount, currency)
 }
 
 fn optional_money(amount: Option<Decimal>, currency: &str) -> Option<ProtoMoney> {
