@@ -37,6 +37,11 @@ pub mod otc {
             tonic::include_proto!("otc.billing.v1");
         }
     }
+    pub mod payments {
+        pub mod v1 {
+            tonic::include_proto!("otc.payments.v1");
+        }
+    }
     pub mod collections {
         pub mod v1 {
             tonic::include_proto!("otc.collections.v1");
@@ -54,4 +59,5 @@ pub use otc::collections::v1 as collections;
 pub use otc::events::v1 as events;
 pub use otc::ops::v1 as ops;
 pub use otc::order::v1 as order;
+pub use otc::payments::v1 as payments;
 pub use otc::types::v1 as types;

@@ -79,16 +79,10 @@ pub const SUITE: &[ServiceTopology] = &[
     ServiceTopology {
         service: "payments",
         publishes: &[topic(PAYMENT_EVENTS)],
-        consumers: &[
-            ConsumerDeclaration {
-                name: "billing-events",
-                topics: &[BILLING_EVENTS],
-            },
-            ConsumerDeclaration {
-                name: "customer-events",
-                topics: &[ORDER_EVENTS],
-            },
-        ],
+        consumers: &[ConsumerDeclaration {
+            name: "projections",
+            topics: &[ORDER_EVENTS, BILLING_EVENTS],
+        }],
         calls: &[],
     },
     ServiceTopology {

@@ -10,7 +10,9 @@ pub mod billing;
 pub mod credit;
 pub mod kafka;
 pub mod mail;
+pub mod payments;
 pub mod process;
+pub mod statements;
 
 use std::time::Duration;
 

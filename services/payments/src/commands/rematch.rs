@@ -1,0 +1,34 @@
+//! The exception queue clears itself when what a receipt pays arrives
+//! later (an invoice projected after the receipt): such receipts are
+//! matched again, and applied if they now reach the threshold.
+
+use super::cash_application::{self, Outcome};
+use super::{Actor, CommandError};
+use crate::store::{Tx, policies, receipts};
+
+/// Re-matches up to `limit` receipts of the transaction's tenant; returns
+/// (matched again, applied).
+pub async fn rematch_exceptions(
+    tx: &mut Tx,
+    actor: &Actor,
+    limit: i64,
+) -> Result<(usize, usize), CommandError> {
+    let ids = receipts::lock_exceptions_to_rematch(tx, limit).await?;
+    if ids.is_empty() {
+        return Ok((0, 0));
+    }
+    let policy = policies::get(tx).await?;
+    let mut applied = 0;
+    for id in &ids {
+        let Some(mut receipt) = receipts::lock(tx, *id).await? else {
+            continue;
+        };
+        if cash_application::run(tx, actor, &policy, &mut receipt).await? == Outcome::AutoApplied {
+            applied += 1;
+        }
+        // Written even when still an exception: `updated_at` moves on, so
+        // the receipt is looked at again only when another item arrives.
+        receipts::update(tx, &receipt).await?;
+    }
+    Ok((ids.len(), applied))
+}

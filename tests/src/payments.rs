@@ -1,0 +1,285 @@
+//! The payments service as a process, fed with the order and billing
+//! services' events (protobuf with CloudEvents headers, as they publish
+//! them) on per-test topics, and driven over gRPC and its webhook port.
+
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use rdkafka::producer::FutureProducer;
+use tonic::Request;
+use tonic::transport::Channel;
+
+use crate::kafka::{self, ReadRecord};
+use crate::process::ServiceProcess;
+use crate::{TestDatabase, unique_suffix};
+use otc_proto::events as proto;
+use otc_proto::payments::direct_debit_service_client::DirectDebitServiceClient;
+use otc_proto::payments::payment_service_client::PaymentServiceClient;
+use otc_proto::types::Money;
+use otc_shared::auth::Role;
+use otc_shared::events::{EventEnvelope, RecordHeaders};
+use otc_shared::kafka::topics;
+
+pub struct PaymentsSuite {
+    pub tenant: String,
+    pub database: TestDatabase,
+    pub service: ServiceProcess,
+    pub namespace: String,
+    pub channel: Channel,
+    producer: FutureProducer,
+}
+
+pub fn money(amount: &str, currency: &str) -> Money {
+    Money {
+        amount: amount.into(),
+        currency_code: currency.into(),
+    }
+}
+
+/// An invoice as billing publishes it.
+pub struct IssuedInvoice<'a> {
+    pub invoice_id: &'a str,
+    pub number: &'a str,
+    pub customer_id: &'a str,
+    pub total: &'a str,
+    pub currency: &'a str,
+    pub issue_date: &'a str,
+    pub due_date: &'a str,
+    pub discount_date: &'a str,
+    pub discount_amount: &'a str,
+}
+
+impl PaymentsSuite {
+    pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
+        let database = TestDatabase::create(prefix).await.unwrap();
+        let namespace = format!("t{}.", unique_suffix());
+        let mut environment = vec![
+            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
+            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
+        ];
+        environment.extend_from_slice(extra);
+        let service = ServiceProcess::start("payments", &database.url, &environment)
+            .await
+            .unwrap();
+        let channel = Channel::from_shared(service.grpc_url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        Self {
+            tenant: format!("acme{}", &unique_suffix()[..6]),
+            database,
+            service,
+            namespace,
+            channel,
+            producer: kafka::producer().unwrap(),
+        }
+    }
+
+    pub fn payments(&self) -> PaymentServiceClient<Channel> {
+        PaymentServiceClient::new(self.channel.clone())
+    }
+
+    pub fn direct_debit(&self) -> DirectDebitServiceClient<Channel> {
+        DirectDebitServiceClient::new(self.channel.clone())
+    }
+
+    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
+        crate::billing::request(message, &self.tenant, &[role])
+    }
+
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.namespace)
+    }
+
+    pub fn webhook_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.service.http_port)
+    }
+
+    async fn publish<M: Message>(
+        &self,
+        topic: &str,
+        event_type: &str,
+        source: &str,
+        key: &str,
+        message: &M,
+    ) {
+        let envelope = EventEnvelope::new(event_type, source, &crate::tenant(&self.tenant));
+        let headers = RecordHeaders::from_kafka(Some(&envelope.to_headers()));
+        kafka::produce(
+            &self.producer,
+            &self.topic(topic),
+            key,
+            &message.encode_to_vec(),
+            &headers,
+        )
+        .await
+        .unwrap();
+    }
+
+    /// A customer of the order service's master data.
+    pub async fn customer(&self, customer_id: &str, legal_name: &str, accounts: &[&str]) {
+        let customer = proto::CustomerUpserted {
+            customer_id: customer_id.into(),
+            legal_name: legal_name.into(),
+            currency_code: "EUR".into(),
+            payment_terms_code: "NET30".into(),
+            status: "ACTIVE".into(),
+            bank_accounts: accounts
+                .iter()
+                .map(|account| (*account).to_owned())
+                .collect(),
+            version: 1,
+            ..Default::default()
+        };
+        self.publish(
+            topics::ORDER_EVENTS,
+            "otc.order.v1.CustomerUpserted",
+            "/otc/order",
+            customer_id,
+            &customer,
+        )
+        .await;
+    }
+
+    pub async fn invoice(&self, invoice: &IssuedInvoice<'_>) {
+        let issued = proto::InvoiceIssued {
+            invoice_id: invoice.invoice_id.into(),
+            invoice_number: invoice.number.into(),
+            customer_id: invoice.customer_id.into(),
+            total_amount: Some(money(invoice.total, invoice.currency)),
+            issue_date: invoice.issue_date.into(),
+            due_date: invoice.due_date.into(),
+            discount_date: invoice.discount_date.into(),
+            discount_amount: Some(money(invoice.discount_amount, invoice.currency)),
+            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            ..Default::default()
+        };
+        self.publish(
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.InvoiceIssued",
+            "/otc/billing",
+            invoice.customer_id,
+            &issued,
+        )
+        .await;
+    }
+
+    pub async fn credit_note(
+        &self,
+        note_id: &str,
+        invoice_id: &str,
+        customer_id: &str,
+        total: &str,
+    ) {
+        let issued = proto::CreditNoteIssued {
+            credit_note_id: note_id.into(),
+            credit_note_number: format!("CN-2026-{}", &note_id[..6]),
+            invoice_id: invoice_id.into(),
+            customer_id: customer_id.into(),
+            total_amount: Some(money(total, "EUR")),
+            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            ..Default::default()
+        };
+        self.publish(
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.CreditNoteIssued",
+            "/otc/billing",
+            customer_id,
+            &issued,
+        )
+        .await;
+    }
+
+    /// Events of `event_type` on the payment topic, once `expected` arrived
+    /// (or the timeout passed).
+    pub async fn payment_events(
+        &self,
+        event_type: &str,
+        expected: usize,
+        timeout: Duration,
+    ) -> Vec<ReadRecord> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let records = kafka::read_all(
+                &self.topic(topics::PAYMENT_EVENTS),
+                usize::MAX,
+                Duration::from_secs(2),
+            )
+            .await
+            .unwrap();
+            let matching: Vec<ReadRecord> = records
+                .into_iter()
+                .filter(|record| record.headers.get("ce_type") == Some(event_type))
+                .collect();
+            if matching.len() >= expected || Instant::now() > deadline {
+                return matching;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// A scalar query over every tenant's rows.
+    pub async fn scalar<T>(&self, query: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.database.pool)
+            .await
+            .unwrap();
+        let value: T = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        value
+    }
+
+    /// Polls a scalar count until it reaches `expected`.
+    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let count: i64 = self.scalar(query).await;
+            if count >= expected || Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Invariant 3 of DESIGN.md, per currency, from the database: cash
+    /// received (net of reversals) = applied + unapplied + refunded, and
+    /// each receipt's applied cash equals its live applications.
+    pub async fn assert_cash_balances(&self) {
+        let broken: i64 = self
+            .scalar(
+                "SELECT count(*) FROM (
+                   SELECT currency FROM receipts GROUP BY currency
+                   HAVING SUM(amount - reversed) <> SUM(applied) + SUM(unapplied) + SUM(refunded)) b",
+            )
+            .await;
+        assert_eq!(broken, 0, "cash received != applied + unapplied + refunded");
+        let mismatched: i64 = self
+            .scalar(
+                "SELECT count(*) FROM receipts r WHERE r.applied <> COALESCE((
+                   SELECT SUM(a.amount) FROM applications a
+                   WHERE a.receipt_id = r.id AND a.reversed_at IS NULL), 0)",
+            )
+            .await;
+        assert_eq!(
+            mismatched, 0,
+            "a receipt's applied cash differs from its applications"
+        );
+        let items: i64 = self
+            .scalar(
+                "SELECT count(*) FROM open_items o WHERE o.cash_applied <> COALESCE((
+                   SELECT SUM(a.amount) FROM applications a
+                   WHERE a.invoice_id = o.id AND a.reversed_at IS NULL), 0)",
+            )
+            .await;
+        assert_eq!(
+            items, 0,
+            "an open item's applied cash differs from its applications"
+        );
+    }
+}
