@@ -34,6 +34,7 @@ K8S_KINDS=(
   autoscaling/v2/HorizontalPodAutoscaler
   policy/v1/PodDisruptionBudget
   networking.k8s.io/v1/NetworkPolicy
+  networking.k8s.io/v1/Ingress
   rbac.authorization.k8s.io/v1/Role
   rbac.authorization.k8s.io/v1/RoleBinding
 )

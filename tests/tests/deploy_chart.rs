@@ -310,3 +310,36 @@ fn bad_values_fail_at_install_time_with_the_field_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn provider_webhooks_reach_payments_only_through_the_ingress_and_its_peers() {
+    let rendered = render(None);
+    assert!(
+        documents(&rendered, "Ingress").is_empty(),
+        "no Ingress unless asked for"
+    );
+    let peer = json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}});
+    let rendered = render(Some(&json!({
+        "webhooks": {"ingress": {"enabled": true, "className": "nginx", "host": "pay.example.com"}},
+        "networkPolicy": {"webhookClients": [peer]},
+    })));
+    let ingresses = documents(&rendered, "Ingress");
+    assert_eq!(ingresses.len(), 1);
+    let ingress = ingresses[0];
+    assert!(ingress.contains("path: /webhooks"), "{ingress}");
+    assert!(ingress.contains("name: otc-payments\n"), "{ingress}");
+    assert!(!ingress.contains("/metrics"), "{ingress}");
+    let policies = documents(&rendered, "NetworkPolicy");
+    let with_peer = |name: &str| {
+        policies
+            .iter()
+            .find(|policy| field(policy, "name") == Some(name))
+            .unwrap()
+            .contains("kubernetes.io/metadata.name: ingress-nginx")
+    };
+    assert!(
+        with_peer("otc-payments"),
+        "payments does not admit the webhook peer"
+    );
+    assert!(!with_peer("otc-billing"), "billing admits the webhook peer");
+}
