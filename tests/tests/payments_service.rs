@@ -444,6 +444,44 @@ async fn partial_and_over_payments_refunds_and_reversals_keep_the_cash_balanced(
         amount(&eur.received)
     );
     assert_eq!(amount(&eur.reversed), dec("600"));
+    // What the customer still owes: 1,000 + 80 invoiced, 80 paid.
+    let balances = suite
+        .payments()
+        .list_customer_balances(suite.as_role(
+            ListCustomerBalancesRequest {
+                customer_id: customer.id.clone(),
+            },
+            Role::CreditManager,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(balances.balances.len(), 1);
+    assert_eq!(amount(&balances.balances[0].balance), dec("1000"));
+    let history = suite
+        .payments()
+        .get_customer_payment_history(suite.as_role(
+            GetCustomerPaymentHistoryRequest {
+                customer_id: customer.id.clone(),
+                page: None,
+            },
+            Role::CustomerServiceRepresentative,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.receipts.len(), 3);
+    let statuses: Vec<&str> = history
+        .receipts
+        .iter()
+        .map(|receipt| receipt.status.as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["REVERSED", "APPLIED", "UNAPPLIED"],
+        "newest first"
+    );
+    assert_eq!(amount(&history.totals[0].refunded), dec("20"));
     suite.assert_cash_balances().await;
 }
 

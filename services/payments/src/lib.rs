@@ -22,6 +22,7 @@ use otc_shared::config::ServiceSettings;
 use otc_shared::inbox::InboxConsumer;
 use otc_shared::kafka::topics;
 use otc_shared::runtime::{Application, ServiceDefinition};
+use tonic::service::interceptor::InterceptedService;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -39,10 +40,11 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let payments: settings::PaymentsSettings = ServiceSettings::load_section("payments")?;
     let context = application.context().clone();
     let auth = context.auth.clone();
-    application.add_grpc_service(PaymentServiceServer::with_interceptor(
-        api::payments::PaymentApi::new(context.pool.clone()),
-        auth.clone(),
-    ));
+    // Statement files travel in one message: allow them their size.
+    let payments_api =
+        PaymentServiceServer::new(api::payments::PaymentApi::new(context.pool.clone()))
+            .max_decoding_message_size(api::payments::MAX_STATEMENT_BYTES + 64 * 1024);
+    application.add_grpc_service(InterceptedService::new(payments_api, auth.clone()));
     application.add_grpc_service(DirectDebitServiceServer::with_interceptor(
         api::direct_debit::DirectDebitApi::new(context.pool.clone()),
         auth,

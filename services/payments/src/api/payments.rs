@@ -14,7 +14,7 @@ use crate::commands::view;
 use crate::domain;
 use crate::store::policies::{self, PolicyRow};
 use crate::store::receipts::{self, ReceiptFilter};
-use crate::store::{applications, webhooks};
+use crate::store::{applications, open_items, webhooks};
 use otc_proto::payments as wire;
 use otc_proto::payments::payment_service_server::PaymentService;
 use otc_proto::types::PageInfo;
@@ -371,6 +371,30 @@ impl PaymentService for PaymentApi {
         commit(tx).await?;
         Ok(Response::new(wire::CashPosition {
             currencies: totals.iter().map(position).collect(),
+        }))
+    }
+
+    async fn list_customer_balances(
+        &self,
+        request: Request<wire::ListCustomerBalancesRequest>,
+    ) -> Result<Response<wire::ListCustomerBalancesResponse>, Status> {
+        let principal = authorize(&request, Permission::LedgerRead)?;
+        let mut fields = Fields::new();
+        let customer_id = fields.optional_uuid("customer_id", &request.get_ref().customer_id);
+        fields.finish()?;
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let rows = open_items::balances(&mut tx, customer_id)
+            .await
+            .map_err(read_error)?;
+        commit(tx).await?;
+        Ok(Response::new(wire::ListCustomerBalancesResponse {
+            balances: rows
+                .iter()
+                .map(|row| wire::CustomerBalance {
+                    customer_id: row.customer_id.to_string(),
+                    balance: Some(money(row.balance, &row.currency)),
+                })
+                .collect(),
         }))
     }
 

@@ -1,25 +1,30 @@
-//! Cash application of one receipt: the candidates (customers that may have
-//! paid, their open items, items named in the remittance) are read from the
-//! projection into a small index, the matching engine ranks proposals, and
-//! the best is applied when it reaches the tenant's threshold; otherwise the
-//! receipt waits in the exception queue with its suggestions.
+//! Cash application of a batch of receipts (one from gRPC or a webhook, a
+//! whole statement from a file): the candidates (items named in the
+//! remittance, the customers known by the payers' accounts or names, and
+//! their open items) are read and locked in a few statements into one index,
+//! the matching engine proposes for each receipt in turn (each automatic
+//! application lowers what is open for the next), and what reaches the
+//! tenant's threshold is applied in one go; the rest waits in the exception
+//! queue with its suggestions.
 
 use std::collections::BTreeSet;
 
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::apply::{ApplicationMode, PlannedAllocation, apply_allocations};
+use super::apply::{ApplicationMode, PendingApplication, PlannedAllocation, write_applications};
 use super::{Actor, CommandError};
+use crate::domain::keys;
 use crate::domain::suggestions::{self, Suggestion};
 use crate::store::policies::PolicyRow;
 use crate::store::receipts::ReceiptRow;
 use crate::store::{Tx, customers, open_items};
 use otc_cash_matching as matching;
 
-/// How many customers a fuzzy payer name is compared with, at most.
+/// How many customers each fuzzy payer name is compared with, at most.
 const NAME_CANDIDATES: i64 = 8;
-/// How many open items of the candidate customers are matched against.
-const ITEM_CANDIDATES: i64 = 2_000;
+/// How many open items of each candidate customer are matched against.
+const ITEMS_PER_CUSTOMER: i64 = 2_000;
 
 pub fn engine_policy(policy: &PolicyRow) -> matching::Policy {
     matching::Policy {
@@ -44,28 +49,60 @@ fn engine_receipt(receipt: &ReceiptRow) -> matching::Receipt {
     }
 }
 
-/// Reads what the engine needs to judge this receipt.
+/// Reads and locks what the engine needs to judge these receipts.
 async fn candidate_index(
     tx: &mut Tx,
-    receipt: &matching::Receipt,
+    receipts: &[matching::Receipt],
+    known_items: &[Uuid],
 ) -> Result<matching::Index, sqlx::Error> {
-    let keys = crate::domain::keys::reference_keys(&receipt.remittance);
-    let referenced = if keys.is_empty() {
+    let mut reference_keys: Vec<String> = receipts
+        .iter()
+        .flat_map(|receipt| keys::reference_keys(&receipt.remittance))
+        .collect();
+    reference_keys.sort();
+    reference_keys.dedup();
+    let referenced = if reference_keys.is_empty() {
         Vec::new()
     } else {
-        open_items::by_keys(tx, &keys).await?
+        open_items::by_keys(tx, &reference_keys).await?
     };
     let mut customer_ids: BTreeSet<Uuid> = referenced.iter().map(|item| item.customer_id).collect();
-    customer_ids.extend(receipt.customer_id);
-    if let Some(account) = &receipt.payer_account {
-        let account = crate::domain::normalise_account(account);
-        customer_ids.extend(customers::by_account(tx, &account).await?);
-    }
-    if let Some(name) = &receipt.payer_name {
-        let folded = crate::domain::keys::match_name(name);
-        if !folded.is_empty() {
-            customer_ids.extend(customers::by_name(tx, &folded, NAME_CANDIDATES).await?);
-        }
+    customer_ids.extend(receipts.iter().filter_map(|receipt| receipt.customer_id));
+    let mut accounts: Vec<String> = receipts
+        .iter()
+        .filter_map(|receipt| receipt.payer_account.as_deref())
+        .map(crate::domain::normalise_account)
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    let by_account = if accounts.is_empty() {
+        Vec::new()
+    } else {
+        customers::by_accounts(tx, &accounts).await?
+    };
+    let identified: BTreeSet<&str> = by_account
+        .iter()
+        .map(|(account, _)| account.as_str())
+        .collect();
+    customer_ids.extend(by_account.iter().map(|(_, customer)| *customer));
+    // Names are searched only for payers no account identifies: the
+    // trigram search is the costly lookup.
+    let mut names: Vec<String> = receipts
+        .iter()
+        .filter(|receipt| {
+            receipt.customer_id.is_none()
+                && !receipt.payer_account.as_deref().is_some_and(|account| {
+                    identified.contains(crate::domain::normalise_account(account).as_str())
+                })
+        })
+        .filter_map(|receipt| receipt.payer_name.as_deref())
+        .map(keys::match_name)
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    if !names.is_empty() {
+        customer_ids.extend(customers::by_names(tx, &names, NAME_CANDIDATES).await?);
     }
     let ids: Vec<Uuid> = customer_ids.into_iter().collect();
     let mut index = matching::Index::new();
@@ -77,8 +114,9 @@ async fn candidate_index(
             parent_id: None,
         });
     }
-    let items = open_items::open_of_customers(tx, &ids, ITEM_CANDIDATES).await?;
-    for item in referenced.into_iter().chain(items) {
+    let mut item_ids: Vec<Uuid> = referenced.iter().map(|item| item.id).collect();
+    item_ids.extend_from_slice(known_items);
+    for item in open_items::lock_candidates(tx, &ids, &item_ids, ITEMS_PER_CUSTOMER).await? {
         index.upsert_invoice(matching::OpenInvoice {
             invoice_id: item.id,
             number: item.number,
@@ -101,112 +139,119 @@ pub enum Outcome {
     Exception,
 }
 
-/// Matches the unapplied cash of a locked receipt and applies it when the
-/// best proposal reaches the threshold; the caller writes the receipt back.
-pub async fn run(
-    tx: &mut Tx,
-    actor: &Actor,
-    policy: &PolicyRow,
-    receipt: &mut ReceiptRow,
-) -> Result<Outcome, CommandError> {
-    let engine_policy = engine_policy(policy);
-    let engine_receipt = engine_receipt(receipt);
-    let index = candidate_index(tx, &engine_receipt).await?;
-    let proposals = matching::propose(&index, &engine_receipt, &engine_policy);
-    if let Some(best) = proposals
-        .first()
-        .filter(|best| best.is_automatic(&engine_policy))
-        && let Some(customer_id) = best.customer_id
-    {
-        let planned: Vec<PlannedAllocation> = best
-            .allocations
-            .iter()
-            .map(|allocation| PlannedAllocation {
-                invoice_id: allocation.invoice_id,
-                currency: None,
-                amount: allocation.amount,
-                discount: allocation.discount,
-                deduction: allocation.deduction,
-            })
-            .collect();
-        let mode = ApplicationMode {
-            automatic: true,
-            confidence: best.confidence,
-            method: best.method.as_str().to_owned(),
-        };
-        if try_apply(tx, actor, receipt, customer_id, &planned, &mode).await? {
-            return Ok(Outcome::AutoApplied);
-        }
-    }
-    let ranked: Vec<Suggestion> = proposals.iter().map(Suggestion::from_proposal).collect();
-    receipt.match_state = "exception".to_owned();
-    receipt.suggestions = suggestions::to_json(&ranked);
-    Ok(Outcome::Exception)
-}
-
-/// Applies automatically, or leaves no trace (savepoint) when the items are
-/// no longer open for that much because another receipt settled them first.
-async fn try_apply(
-    tx: &mut Tx,
-    actor: &Actor,
-    receipt: &mut ReceiptRow,
-    customer_id: Uuid,
-    planned: &[PlannedAllocation],
-    mode: &ApplicationMode,
-) -> Result<bool, CommandError> {
-    let before = receipt.clone();
-    sqlx::query("SAVEPOINT cash_application")
-        .execute(&mut **tx)
-        .await?;
-    match apply_allocations(tx, actor, receipt, customer_id, planned, mode).await {
-        Ok(_) => {
-            sqlx::query("RELEASE SAVEPOINT cash_application")
-                .execute(&mut **tx)
-                .await?;
-            receipt.match_state = "auto".to_owned();
-            receipt.suggestions = suggestions::to_json(&[]);
-            Ok(true)
-        }
-        Err(CommandError::FailedPrecondition(reason)) => {
-            tracing::info!(receipt = %receipt.id, %reason, "automatic application no longer fits");
-            sqlx::query("ROLLBACK TO SAVEPOINT cash_application")
-                .execute(&mut **tx)
-                .await?;
-            *receipt = before;
-            Ok(false)
-        }
-        Err(error) => Err(error),
-    }
-}
-
 /// A receipt whose invoice is known in advance (a direct-debit collection
-/// settled by the bank) is applied to it; if that no longer fits, it is
+/// settled by the bank): applied to it when it still fits, otherwise
 /// matched like any other receipt.
-pub async fn apply_known(
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownAllocation {
+    pub allocation: PlannedAllocation,
+    pub method: &'static str,
+}
+
+/// Matches the unapplied cash of locked receipts, applies what reaches the
+/// threshold and sets each one's match state; the caller writes them back.
+pub async fn run_batch(
     tx: &mut Tx,
     actor: &Actor,
     policy: &PolicyRow,
-    receipt: &mut ReceiptRow,
-    customer_id: Uuid,
-    known: &PlannedAllocation,
-    method: &str,
-) -> Result<Outcome, CommandError> {
+    receipts: &mut [ReceiptRow],
+    known: &[Option<KnownAllocation>],
+) -> Result<Vec<Outcome>, CommandError> {
+    let engine_policy = engine_policy(policy);
+    let engine_receipts: Vec<matching::Receipt> = receipts.iter().map(engine_receipt).collect();
+    let known_items: Vec<Uuid> = known
+        .iter()
+        .flatten()
+        .map(|known| known.allocation.invoice_id)
+        .collect();
+    let mut index = candidate_index(tx, &engine_receipts, &known_items).await?;
+    let mut pending = Vec::new();
+    let mut outcomes = Vec::with_capacity(receipts.len());
+    for (position, engine_receipt) in engine_receipts.iter().enumerate() {
+        let decided = match known.get(position).and_then(Option::as_ref) {
+            Some(known) => take_known(&mut index, engine_receipt, known),
+            None => None,
+        };
+        let decided = decided.or_else(|| {
+            let proposals = matching::propose(&index, engine_receipt, &engine_policy);
+            match proposals.first() {
+                Some(best) if best.is_automatic(&engine_policy) => best.customer_id.map(|payer| {
+                    let mode = ApplicationMode {
+                        automatic: true,
+                        confidence: best.confidence,
+                        method: best.method.as_str().to_owned(),
+                    };
+                    let allocations = best
+                        .allocations
+                        .iter()
+                        .map(|allocation| PlannedAllocation {
+                            invoice_id: allocation.invoice_id,
+                            currency: None,
+                            amount: allocation.amount,
+                            discount: allocation.discount,
+                            deduction: allocation.deduction,
+                        })
+                        .collect();
+                    (payer, allocations, mode)
+                }),
+                _ => {
+                    receipts[position].suggestions = suggestions::to_json(
+                        &proposals
+                            .iter()
+                            .map(Suggestion::from_proposal)
+                            .collect::<Vec<_>>(),
+                    );
+                    None
+                }
+            }
+        });
+        let Some((payer, allocations, mode)) = decided else {
+            receipts[position].match_state = "exception".to_owned();
+            outcomes.push(Outcome::Exception);
+            continue;
+        };
+        for allocation in allocations {
+            // What the next receipt of the batch sees as open.
+            let open = index.invoice(allocation.invoice_id).map(|item| {
+                item.open_amount - allocation.amount - allocation.discount - allocation.deduction
+            });
+            if let Some(open) = open {
+                index.set_open_amount(allocation.invoice_id, open.max(Decimal::ZERO));
+            }
+            pending.push(PendingApplication {
+                receipt: position,
+                payer,
+                allocation,
+                mode: mode.clone(),
+                same_customer_only: false,
+            });
+        }
+        receipts[position].match_state = "auto".to_owned();
+        receipts[position].suggestions = suggestions::to_json(&[]);
+        outcomes.push(Outcome::AutoApplied);
+    }
+    write_applications(tx, actor, receipts, &pending).await?;
+    Ok(outcomes)
+}
+
+/// The known allocation, if its item is still open for the amount.
+fn take_known(
+    index: &mut matching::Index,
+    receipt: &matching::Receipt,
+    known: &KnownAllocation,
+) -> Option<(Uuid, Vec<PlannedAllocation>, ApplicationMode)> {
+    let item = index.invoice(known.allocation.invoice_id)?;
+    let settles = known.allocation.amount + known.allocation.discount + known.allocation.deduction;
+    if item.open_amount < settles
+        || item.currency != receipt.currency
+        || known.allocation.amount > receipt.amount
+    {
+        return None;
+    }
     let mode = ApplicationMode {
         automatic: true,
         confidence: 100,
-        method: method.to_owned(),
+        method: known.method.to_owned(),
     };
-    if try_apply(
-        tx,
-        actor,
-        receipt,
-        customer_id,
-        std::slice::from_ref(known),
-        &mode,
-    )
-    .await?
-    {
-        return Ok(Outcome::AutoApplied);
-    }
-    run(tx, actor, policy, receipt).await
+    Some((item.customer_id, vec![known.allocation.clone()], mode))
 }

@@ -72,6 +72,45 @@ pub async fn import(
     })
 }
 
+/// A credit line as a payment to record.
+fn statement_payment(
+    identity: &str,
+    statement_id: uuid::Uuid,
+    line: &direct_debit::StatementLine<'_>,
+) -> Result<IncomingPayment, CommandError> {
+    let transaction = line.transaction;
+    let amount =
+        Money::parse(&transaction.amount.to_string(), &transaction.currency).map_err(|error| {
+            CommandError::invalid(
+                "content",
+                format!("entry {}: {error}", transaction.reference),
+            )
+        })?;
+    Ok(IncomingPayment {
+        source_key: format!("statement:{identity}/{}", transaction.reference),
+        request_hash: sha256_hex(
+            format!(
+                "{identity}|{}|{}",
+                transaction.reference, transaction.amount
+            )
+            .as_bytes(),
+        ),
+        channel: "bank_statement",
+        customer_id: None,
+        amount,
+        value_date: line.entry.value_date,
+        payer_name: transaction.counterparty_name.clone().unwrap_or_default(),
+        payer_account: transaction.counterparty_account.clone().unwrap_or_default(),
+        remittance: transaction.remittance.clone(),
+        external_reference: transaction
+            .end_to_end_id
+            .clone()
+            .unwrap_or_else(|| transaction.reference.clone()),
+        statement_id: Some(statement_id),
+        known_allocation: None,
+    })
+}
+
 async fn import_statement(
     tx: &mut Tx,
     actor: &Actor,
@@ -110,68 +149,57 @@ async fn import_statement(
         return Ok(summary);
     }
     summary.imported = true;
+    // Credits first, in one batch (a return in the same file then finds the
+    // receipt it returns); direct-debit settlements are applied to their
+    // collection's invoice.
+    let mut payments = Vec::new();
+    let mut settlements = Vec::new();
     for entry in &statement.entries {
+        if !matches!(entry.direction, Direction::Credit) || entry.reversal {
+            continue;
+        }
+        for transaction in &entry.transactions {
+            let line = direct_debit::StatementLine { entry, transaction };
+            if let Some((payment, collection_id)) =
+                direct_debit::settlement(tx, &line, statement_id).await?
+            {
+                settlements.push((payments.len(), collection_id));
+                payments.push(payment);
+                continue;
+            }
+            payments.push(statement_payment(&identity, statement_id, &line)?);
+        }
+    }
+    let received = receive::receive_many(tx, actor, policy, &payments).await?;
+    for (index, collection_id) in &settlements {
+        if let Some(receipt) = received.get(*index) {
+            direct_debit::store::mark_settled(tx, *collection_id, receipt.receipt.id).await?;
+        }
+    }
+    summary.collections_settled = u32::try_from(settlements.len()).unwrap_or(u32::MAX);
+    for (index, one) in received.iter().enumerate() {
+        if settlements.iter().any(|(settled, _)| *settled == index) {
+            continue;
+        }
+        summary.receipts += 1;
+        match one.outcome {
+            Some(Outcome::AutoApplied) => summary.auto_applied += 1,
+            Some(Outcome::Exception) => summary.exceptions += 1,
+            None => {}
+        }
+    }
+    for entry in &statement.entries {
+        if matches!(entry.direction, Direction::Credit) && !entry.reversal {
+            continue;
+        }
         for transaction in &entry.transactions {
             let line = direct_debit::StatementLine { entry, transaction };
             let returned = matches!(entry.direction, Direction::Debit)
                 && (entry.reversal || transaction.return_reason.is_some());
-            if returned {
-                if direct_debit::record_return(tx, actor, &line).await? {
-                    summary.returns += 1;
-                } else {
-                    summary.skipped_debits += 1;
-                }
-                continue;
-            }
-            if matches!(entry.direction, Direction::Debit) || entry.reversal {
+            if returned && direct_debit::record_return(tx, actor, &line).await? {
+                summary.returns += 1;
+            } else {
                 summary.skipped_debits += 1;
-                continue;
-            }
-            if direct_debit::settle(tx, actor, &line, statement_id).await? {
-                summary.collections_settled += 1;
-                continue;
-            }
-            let amount = Money::parse(&transaction.amount.to_string(), &transaction.currency)
-                .map_err(|error| {
-                    CommandError::invalid(
-                        "content",
-                        format!("entry {}: {error}", transaction.reference),
-                    )
-                })?;
-            let received = receive::receive(
-                tx,
-                actor,
-                policy,
-                &IncomingPayment {
-                    source_key: format!("statement:{identity}/{}", transaction.reference),
-                    request_hash: sha256_hex(
-                        format!(
-                            "{}|{}|{}",
-                            identity, transaction.reference, transaction.amount
-                        )
-                        .as_bytes(),
-                    ),
-                    channel: "bank_statement",
-                    customer_id: None,
-                    amount,
-                    value_date: entry.value_date,
-                    payer_name: transaction.counterparty_name.clone().unwrap_or_default(),
-                    payer_account: transaction.counterparty_account.clone().unwrap_or_default(),
-                    remittance: transaction.remittance.clone(),
-                    external_reference: transaction
-                        .end_to_end_id
-                        .clone()
-                        .unwrap_or_else(|| transaction.reference.clone()),
-                    statement_id: Some(statement_id),
-                    known_allocation: None,
-                },
-            )
-            .await?;
-            summary.receipts += 1;
-            match received.outcome {
-                Some(Outcome::AutoApplied) => summary.auto_applied += 1,
-                Some(Outcome::Exception) => summary.exceptions += 1,
-                None => {}
             }
         }
     }

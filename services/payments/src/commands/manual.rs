@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::apply::{self, ApplicationMode, PlannedAllocation};
+use super::apply::{self, ApplicationMode, PendingApplication, PlannedAllocation};
 use super::{Actor, CommandError};
 use crate::domain::suggestions;
 use crate::events::outgoing;
@@ -75,7 +75,17 @@ pub async fn apply_receipt(
         confidence: 100,
         method: "manual".to_owned(),
     };
-    apply::apply_allocations(tx, actor, &mut receipt, customer_id, allocations, &mode).await?;
+    let pending: Vec<PendingApplication> = allocations
+        .iter()
+        .map(|allocation| PendingApplication {
+            receipt: 0,
+            payer: customer_id,
+            allocation: allocation.clone(),
+            mode: mode.clone(),
+            same_customer_only: true,
+        })
+        .collect();
+    apply::write_applications(tx, actor, std::slice::from_mut(&mut receipt), &pending).await?;
     receipt.match_state = "manual".to_owned();
     receipt.suggestions = suggestions::to_json(&[]);
     receipts::update(tx, &receipt).await?;

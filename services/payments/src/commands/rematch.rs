@@ -18,17 +18,15 @@ pub async fn rematch_exceptions(
         return Ok((0, 0));
     }
     let policy = policies::get(tx).await?;
-    let mut applied = 0;
-    for id in &ids {
-        let Some(mut receipt) = receipts::lock(tx, *id).await? else {
-            continue;
-        };
-        if cash_application::run(tx, actor, &policy, &mut receipt).await? == Outcome::AutoApplied {
-            applied += 1;
-        }
-        // Written even when still an exception: `updated_at` moves on, so
-        // the receipt is looked at again only when another item arrives.
-        receipts::update(tx, &receipt).await?;
-    }
+    let mut batch = receipts::lock_many(tx, &ids).await?;
+    let known = vec![None; batch.len()];
+    let outcomes = cash_application::run_batch(tx, actor, &policy, &mut batch, &known).await?;
+    // Written even when still exceptions: `updated_at` moves on, so a
+    // receipt is looked at again only when another item arrives.
+    receipts::update_many(tx, &batch).await?;
+    let applied = outcomes
+        .iter()
+        .filter(|outcome| **outcome == Outcome::AutoApplied)
+        .count();
     Ok((ids.len(), applied))
 }

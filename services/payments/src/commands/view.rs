@@ -73,14 +73,8 @@ pub fn receipt(row: &ReceiptRow, applications: &[ApplicationRow]) -> api::Receip
         payer_account: row.payer_account.clone(),
         remittance_text: row.remittance.clone(),
         external_reference: row.external_reference.clone(),
-        status: domain::receipt_status(
-            row.amount,
-            row.applied,
-            row.unapplied,
-            row.refunded,
-            row.reversed,
-        )
-        .to_owned(),
+        status: domain::receipt_status(row.applied, row.unapplied, row.refunded, row.reversed)
+            .to_owned(),
         match_state: row.match_state.to_uppercase(),
         applied: Some(money(row.applied, currency)),
         unapplied: Some(money(row.unapplied, currency)),

@@ -10,9 +10,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::commands::apply::PlannedAllocation;
-use crate::commands::receive::{self, IncomingPayment};
+use crate::commands::cash_application::KnownAllocation;
+use crate::commands::receive::IncomingPayment;
 use crate::commands::{Actor, CommandError, manual};
-use crate::store::{Tx, policies};
+use crate::store::Tx;
 use otc_bank_formats::{Entry, Transaction};
 use otc_shared::Money;
 
@@ -23,77 +24,69 @@ pub struct StatementLine<'a> {
 }
 
 /// A credit line that pays an expected collection (same end-to-end id,
-/// amount and currency) becomes its receipt, applied to its invoice.
-/// `false` when the line is not a collection of ours.
-pub async fn settle(
+/// amount and currency), as the payment to record (applied to the
+/// collection's invoice) and the collection it settles; `None` when the
+/// line is not a collection of ours.
+pub async fn settlement(
     tx: &mut Tx,
-    actor: &Actor,
     line: &StatementLine<'_>,
     statement_id: Uuid,
-) -> Result<bool, CommandError> {
+) -> Result<Option<(IncomingPayment, Uuid)>, CommandError> {
     let Some(end_to_end_id) = line.transaction.end_to_end_id.as_deref() else {
-        return Ok(false);
+        return Ok(None);
     };
     let Some(collection) = store::collection_by_end_to_end(tx, end_to_end_id).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if collection.status != "expected"
         || collection.amount != line.transaction.amount
         || collection.currency != line.transaction.currency
     {
-        return Ok(false);
+        return Ok(None);
     }
     let amount = Money::from_columns(collection.amount, &collection.currency)
         .map_err(|error| CommandError::invalid("content", error.to_string()))?;
-    let policy = policies::get(tx).await?;
-    let received = receive::receive(
-        tx,
-        actor,
-        &policy,
-        &IncomingPayment {
-            source_key: format!("direct_debit:{end_to_end_id}"),
-            request_hash: crate::commands::import::sha256_hex(
-                format!(
-                    "{end_to_end_id}|{}|{}",
-                    collection.amount, collection.currency
-                )
-                .as_bytes(),
-            ),
-            channel: "direct_debit",
-            customer_id: Some(collection.customer_id),
-            amount,
-            value_date: line.entry.value_date,
-            payer_name: line
-                .transaction
-                .counterparty_name
-                .clone()
-                .unwrap_or_default(),
-            payer_account: line
-                .transaction
-                .counterparty_account
-                .clone()
-                .unwrap_or_default(),
-            remittance: format!(
-                "SEPA direct debit {} mandate {}",
-                collection.invoice_number, collection.mandate_reference
-            ),
-            external_reference: end_to_end_id.to_owned(),
-            statement_id: Some(statement_id),
-            known_allocation: Some((
-                PlannedAllocation {
-                    invoice_id: collection.invoice_id,
-                    currency: None,
-                    amount: collection.amount,
-                    discount: Decimal::ZERO,
-                    deduction: Decimal::ZERO,
-                },
-                "direct_debit",
-            )),
-        },
-    )
-    .await?;
-    store::mark_settled(tx, collection.id, received.receipt.id).await?;
-    Ok(true)
+    let payment = IncomingPayment {
+        source_key: format!("direct_debit:{end_to_end_id}"),
+        request_hash: crate::commands::import::sha256_hex(
+            format!(
+                "{end_to_end_id}|{}|{}",
+                collection.amount, collection.currency
+            )
+            .as_bytes(),
+        ),
+        channel: "direct_debit",
+        customer_id: Some(collection.customer_id),
+        amount,
+        value_date: line.entry.value_date,
+        payer_name: line
+            .transaction
+            .counterparty_name
+            .clone()
+            .unwrap_or_default(),
+        payer_account: line
+            .transaction
+            .counterparty_account
+            .clone()
+            .unwrap_or_default(),
+        remittance: format!(
+            "SEPA direct debit {} mandate {}",
+            collection.invoice_number, collection.mandate_reference
+        ),
+        external_reference: end_to_end_id.to_owned(),
+        statement_id: Some(statement_id),
+        known_allocation: Some(KnownAllocation {
+            allocation: PlannedAllocation {
+                invoice_id: collection.invoice_id,
+                currency: None,
+                amount: collection.amount,
+                discount: Decimal::ZERO,
+                deduction: Decimal::ZERO,
+            },
+            method: "direct_debit",
+        }),
+    };
+    Ok(Some((payment, collection.id)))
 }
 
 /// A returned collection (R-transaction): before settlement it just fails;

@@ -11,20 +11,21 @@ use otc_proto::payments::Channel;
 /// A receipt's status from its balances (`store::receipts` has the same
 /// rule in SQL for filtering).
 pub fn receipt_status(
-    amount: Decimal,
     applied: Decimal,
     unapplied: Decimal,
     refunded: Decimal,
     reversed: Decimal,
 ) -> &'static str {
+    // Nothing left to apply: applied (the rest, if any, was refunded), or
+    // refunded altogether.
     if reversed > Decimal::ZERO {
         "REVERSED"
-    } else if applied == amount {
+    } else if unapplied.is_zero() && applied > Decimal::ZERO {
         "APPLIED"
+    } else if unapplied.is_zero() && refunded > Decimal::ZERO {
+        "REFUNDED"
     } else if applied > Decimal::ZERO {
         "PARTIALLY_APPLIED"
-    } else if refunded > Decimal::ZERO && unapplied.is_zero() {
-        "REFUNDED"
     } else {
         "UNAPPLIED"
     }
@@ -84,23 +85,27 @@ mod tests {
     #[test]
     fn status_follows_the_balances() {
         assert_eq!(
-            receipt_status(dec!(10), dec!(10), dec!(0), dec!(0), dec!(0)),
+            receipt_status(dec!(10), dec!(0), dec!(0), dec!(0)),
             "APPLIED"
         );
         assert_eq!(
-            receipt_status(dec!(10), dec!(4), dec!(6), dec!(0), dec!(0)),
+            receipt_status(dec!(8), dec!(0), dec!(2), dec!(0)),
+            "APPLIED"
+        );
+        assert_eq!(
+            receipt_status(dec!(4), dec!(6), dec!(0), dec!(0)),
             "PARTIALLY_APPLIED"
         );
         assert_eq!(
-            receipt_status(dec!(10), dec!(0), dec!(0), dec!(10), dec!(0)),
+            receipt_status(dec!(0), dec!(0), dec!(10), dec!(0)),
             "REFUNDED"
         );
         assert_eq!(
-            receipt_status(dec!(10), dec!(0), dec!(4), dec!(6), dec!(0)),
+            receipt_status(dec!(0), dec!(4), dec!(6), dec!(0)),
             "UNAPPLIED"
         );
         assert_eq!(
-            receipt_status(dec!(10), dec!(0), dec!(0), dec!(0), dec!(10)),
+            receipt_status(dec!(0), dec!(0), dec!(0), dec!(10)),
             "REVERSED"
         );
     }

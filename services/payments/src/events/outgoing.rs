@@ -33,9 +33,21 @@ fn event<M: prost::Message>(
     receipt: &ReceiptRow,
     message: &M,
 ) -> OutgoingEvent {
+    keyed_event(tenant, name, receipt, &key_of(receipt), message)
+}
+
+/// An event about an application: keyed by the customer whose item it
+/// settles (a parent company's payment moves its subsidiaries' ledgers).
+fn keyed_event<M: prost::Message>(
+    tenant: &TenantId,
+    name: &str,
+    receipt: &ReceiptRow,
+    key: &str,
+    message: &M,
+) -> OutgoingEvent {
     let mut envelope = EventEnvelope::new(&event_type(name), SOURCE, tenant);
     envelope.subject = Some(format!("receipt/{}", receipt.id));
-    OutgoingEvent::protobuf(PAYMENT_EVENTS, &key_of(receipt), envelope, message)
+    OutgoingEvent::protobuf(PAYMENT_EVENTS, key, envelope, message)
 }
 
 fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -70,10 +82,11 @@ pub fn payment_applied(
     application: &ApplicationRow,
 ) -> OutgoingEvent {
     let currency = &application.currency;
-    event(
+    keyed_event(
         tenant,
         "PaymentApplied",
         receipt,
+        &application.customer_id.to_string(),
         &proto::PaymentApplied {
             application_id: application.id.to_string(),
             receipt_id: receipt.id.to_string(),
@@ -97,10 +110,11 @@ pub fn deduction_taken(
     receipt: &ReceiptRow,
     application: &ApplicationRow,
 ) -> OutgoingEvent {
-    event(
+    keyed_event(
         tenant,
         "DeductionTaken",
         receipt,
+        &application.customer_id.to_string(),
         &proto::DeductionTaken {
             deduction_id: application.id.to_string(),
             application_id: application.id.to_string(),
@@ -123,10 +137,11 @@ pub fn payment_unapplied(
     reason: &str,
 ) -> OutgoingEvent {
     let currency = &application.currency;
-    event(
+    keyed_event(
         tenant,
         "PaymentUnapplied",
         receipt,
+        &application.customer_id.to_string(),
         &proto::PaymentUnapplied {
             application_id: application.id.to_string(),
             receipt_id: receipt.id.to_string(),

@@ -200,3 +200,51 @@ pub async fn insert_refund(
     .await?;
     Ok(())
 }
+
+/// Inserts applications in one statement; returns their time.
+#[allow(clippy::as_conversions)]
+pub async fn insert_many(
+    tx: &mut Tx,
+    tenant: &str,
+    rows: &[NewApplication<'_>],
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let receipts: Vec<Uuid> = rows.iter().map(|row| row.receipt_id).collect();
+    let invoices: Vec<Uuid> = rows.iter().map(|row| row.invoice_id).collect();
+    let customers: Vec<Uuid> = rows.iter().map(|row| row.customer_id).collect();
+    let currencies: Vec<&str> = rows.iter().map(|row| row.currency).collect();
+    let amounts: Vec<Decimal> = rows.iter().map(|row| row.amount).collect();
+    let discounts: Vec<Decimal> = rows.iter().map(|row| row.discount).collect();
+    let deductions: Vec<Decimal> = rows.iter().map(|row| row.deduction).collect();
+    let automatic: Vec<bool> = rows.iter().map(|row| row.automatic).collect();
+    let confidences: Vec<i16> = rows.iter().map(|row| row.confidence).collect();
+    let methods: Vec<&str> = rows.iter().map(|row| row.method).collect();
+    let actors: Vec<&str> = rows.iter().map(|row| row.applied_by).collect();
+    sqlx::query_scalar!(
+        r#"WITH inserted AS (
+               INSERT INTO applications
+                   (tenant, id, receipt_id, invoice_id, customer_id, currency, amount, discount,
+                    deduction, automatic, confidence, method, applied_by)
+               SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[],
+                                        $6::text[], $7::numeric[], $8::numeric[],
+                                        $9::numeric[], $10::bool[], $11::int2[], $12::text[],
+                                        $13::text[])
+               RETURNING applied_at)
+           SELECT COALESCE(MAX(applied_at), now()) AS "applied_at!" FROM inserted"#,
+        tenant,
+        &ids,
+        &receipts,
+        &invoices,
+        &customers,
+        &currencies as &[&str],
+        &amounts,
+        &discounts,
+        &deductions,
+        &automatic,
+        &confidences,
+        &methods as &[&str],
+        &actors as &[&str],
+    )
+    .fetch_one(&mut **tx)
+    .await
+}

@@ -82,31 +82,6 @@ pub async fn exists(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
     )
 }
 
-/// Customers paying from this account.
-pub async fn by_account(tx: &mut Tx, account: &str) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT customer_id FROM customer_accounts WHERE account = $1 ORDER BY customer_id LIMIT 20",
-        account
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
-/// The customers whose folded name is most like `match_name` (trigram
-/// similarity, the index does the search).
-pub async fn by_name(tx: &mut Tx, match_name: &str, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT id FROM customers
-           WHERE match_name % $1
-           ORDER BY similarity(match_name, $1) DESC, id
-           LIMIT $2"#,
-        match_name,
-        limit,
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
 pub async fn load(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<CustomerRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT c.id, c.legal_name,
@@ -129,4 +104,45 @@ pub async fn load(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<CustomerRow>, sqlx::E
             accounts: row.accounts,
         })
         .collect())
+}
+
+/// (account, customer) for every known account among `accounts`.
+pub async fn by_accounts(
+    tx: &mut Tx,
+    accounts: &[String],
+) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT account, customer_id FROM customer_accounts
+           WHERE tenant = current_setting('app.tenant', true) AND account = ANY($1)
+           ORDER BY account, customer_id"#,
+        accounts
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.account, row.customer_id))
+        .collect())
+}
+
+/// For each folded payer name, the `limit` customers whose name is most
+/// like it (trigram similarity; the index does the search).
+pub async fn by_names(
+    tx: &mut Tx,
+    match_names: &[String],
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT c.id AS "id!"
+           FROM UNNEST($1::text[]) AS n(name)
+           CROSS JOIN LATERAL (
+               SELECT id FROM customers
+               WHERE match_name % n.name
+               ORDER BY similarity(match_name, n.name) DESC, id
+               LIMIT $2) c"#,
+        match_names,
+        limit,
+    )
+    .fetch_all(&mut **tx)
+    .await
 }

@@ -125,66 +125,6 @@ pub async fn by_keys(tx: &mut Tx, keys: &[String]) -> Result<Vec<OpenItemRow>, s
     .await
 }
 
-/// The open items of these customers, oldest due first, at most `limit`
-/// per call (a customer with more is matched against its oldest).
-pub async fn open_of_customers(
-    tx: &mut Tx,
-    customers: &[Uuid],
-    limit: i64,
-) -> Result<Vec<OpenItemRow>, sqlx::Error> {
-    sqlx::query_as!(
-        OpenItemRow,
-        r#"SELECT id, customer_id, kind, number, currency, total, open_amount AS "open_amount!",
-                  issue_date, due_date, discount_date, discount_amount
-           FROM open_items
-           WHERE tenant = current_setting('app.tenant', true) AND customer_id = ANY($1)
-             AND open_amount > 0
-           ORDER BY due_date, number
-           LIMIT $2"#,
-        customers,
-        limit,
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
-pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<OpenItemRow>, sqlx::Error> {
-    sqlx::query_as!(
-        OpenItemRow,
-        r#"SELECT id, customer_id, kind, number, currency, total, open_amount AS "open_amount!",
-                  issue_date, due_date, discount_date, discount_amount
-           FROM open_items WHERE id = $1"#,
-        id
-    )
-    .fetch_optional(&mut **tx)
-    .await
-}
-
-/// Settles part of an item, only if that much is still open (a concurrent
-/// application that got there first makes this return `None`).
-pub async fn settle(
-    tx: &mut Tx,
-    id: Uuid,
-    cash: Decimal,
-    discount: Decimal,
-    deduction: Decimal,
-) -> Result<Option<Decimal>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"UPDATE open_items
-           SET cash_applied = cash_applied + $2,
-               discount_taken = discount_taken + $3,
-               deducted = deducted + $4
-           WHERE id = $1 AND open_amount >= $2::numeric + $3::numeric + $4::numeric
-           RETURNING open_amount AS "open_amount!""#,
-        id,
-        cash,
-        discount,
-        deduction,
-    )
-    .fetch_optional(&mut **tx)
-    .await
-}
-
 /// Re-opens what an application had settled.
 pub async fn reopen(
     tx: &mut Tx,
@@ -219,16 +159,97 @@ pub struct CustomerBalance {
     pub balance: Decimal,
 }
 
-pub async fn balances(tx: &mut Tx) -> Result<Vec<CustomerBalance>, sqlx::Error> {
+pub async fn balances(
+    tx: &mut Tx,
+    customer_id: Option<Uuid>,
+) -> Result<Vec<CustomerBalance>, sqlx::Error> {
     sqlx::query_as!(
         CustomerBalance,
         r#"SELECT customer_id, currency AS "currency!",
                   SUM(total - credited - cash_applied - discount_taken) AS "balance!"
            FROM open_items
            WHERE tenant = current_setting('app.tenant', true)
+             AND ($1::uuid IS NULL OR customer_id = $1)
            GROUP BY customer_id, currency
-           ORDER BY customer_id, currency"#
+           ORDER BY customer_id, currency"#,
+        customer_id
     )
     .fetch_all(&mut **tx)
     .await
+}
+
+/// Locks and reads the open items cash application may settle for a batch
+/// of receipts: those named by id and those of the customers (at most
+/// `per_customer` each, oldest due first), in id order so that concurrent
+/// batches lock in the same order. Nobody else can settle them until the
+/// transaction ends, so what is decided from them stays true.
+pub async fn lock_candidates(
+    tx: &mut Tx,
+    customers: &[Uuid],
+    ids: &[Uuid],
+    per_customer: i64,
+) -> Result<Vec<OpenItemRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OpenItemRow,
+        r#"SELECT id, customer_id, kind, number, currency, total, open_amount AS "open_amount!",
+                  issue_date, due_date, discount_date, discount_amount
+           FROM open_items
+           WHERE id IN (
+               SELECT id FROM open_items WHERE id = ANY($2) AND open_amount > 0
+               UNION
+               SELECT id FROM (
+                   SELECT id, row_number() OVER (PARTITION BY customer_id
+                                                 ORDER BY due_date, number) AS rank
+                   FROM open_items
+                   WHERE tenant = current_setting('app.tenant', true)
+                     AND customer_id = ANY($1) AND open_amount > 0) ranked
+               WHERE rank <= $3)
+           ORDER BY id
+           FOR UPDATE"#,
+        customers,
+        ids,
+        per_customer,
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Locks and reads the items with these ids (any open amount).
+pub async fn lock_by_ids(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<OpenItemRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OpenItemRow,
+        r#"SELECT id, customer_id, kind, number, currency, total, open_amount AS "open_amount!",
+                  issue_date, due_date, discount_date, discount_amount
+           FROM open_items WHERE id = ANY($1) ORDER BY id FOR UPDATE"#,
+        ids
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Settles locked items (amounts summed per item by the caller); returns how
+/// many were updated (each only if that much was still open).
+pub async fn settle_many(
+    tx: &mut Tx,
+    ids: &[Uuid],
+    cash: &[Decimal],
+    discount: &[Decimal],
+    deduction: &[Decimal],
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE open_items AS o
+           SET cash_applied = o.cash_applied + s.cash,
+               discount_taken = o.discount_taken + s.discount,
+               deducted = o.deducted + s.deduction
+           FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[])
+                AS s(id, cash, discount, deduction)
+           WHERE o.id = s.id AND o.open_amount >= s.cash + s.discount + s.deduction"#,
+        ids,
+        cash,
+        discount,
+        deduction,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
 }

@@ -49,37 +49,6 @@ pub struct NewReceipt<'a> {
     pub received_by: &'a str,
 }
 
-/// Inserts the receipt unless its source key was seen: `None` then.
-pub async fn insert(tx: &mut Tx, tenant: &str, new: &NewReceipt<'_>) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query_scalar!(
-        r#"INSERT INTO receipts
-               (tenant, id, source_key, request_hash, channel, customer_id, currency, amount,
-                unapplied, value_date, payer_name, payer_account, remittance, external_reference,
-                statement_id, received_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15)
-           ON CONFLICT (tenant, source_key) DO NOTHING
-           RETURNING id"#,
-        tenant,
-        new.id,
-        new.source_key,
-        new.request_hash,
-        new.channel,
-        new.customer_id,
-        new.currency,
-        new.amount,
-        new.value_date,
-        new.payer_name,
-        new.payer_account,
-        new.remittance,
-        new.external_reference,
-        new.statement_id,
-        new.received_by,
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(inserted.is_some())
-}
-
 const COLUMNS: &str = "id, source_key, request_hash, channel, customer_id, currency, amount, \
      applied, unapplied, refunded, reversed, value_date, payer_name, payer_account, remittance, \
      external_reference, statement_id, match_state, suggestions, reversal_reason, received_at";
@@ -193,9 +162,9 @@ pub async fn list(
 
 /// The receipt status as SQL, the same rule as `domain::receipt_status`.
 const STATUS: &str = "(CASE WHEN reversed > 0 THEN 'REVERSED' \
-     WHEN applied = amount THEN 'APPLIED' \
+     WHEN unapplied = 0 AND applied > 0 THEN 'APPLIED' \
+     WHEN unapplied = 0 AND refunded > 0 THEN 'REFUNDED' \
      WHEN applied > 0 THEN 'PARTIALLY_APPLIED' \
-     WHEN refunded > 0 AND unapplied = 0 THEN 'REFUNDED' \
      ELSE 'UNAPPLIED' END)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,4 +231,112 @@ pub async fn lock_exceptions_to_rematch(tx: &mut Tx, limit: i64) -> Result<Vec<U
     )
     .fetch_all(&mut **tx)
     .await
+}
+
+/// Inserts receipts whose source key is new; returns the ids inserted.
+#[allow(clippy::as_conversions)]
+pub async fn insert_many(
+    tx: &mut Tx,
+    tenant: &str,
+    receipts: &[NewReceipt<'_>],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = receipts.iter().map(|r| r.id).collect();
+    let keys: Vec<&str> = receipts.iter().map(|r| r.source_key).collect();
+    let hashes: Vec<&str> = receipts.iter().map(|r| r.request_hash).collect();
+    let channels: Vec<&str> = receipts.iter().map(|r| r.channel).collect();
+    let customers: Vec<Option<Uuid>> = receipts.iter().map(|r| r.customer_id).collect();
+    let currencies: Vec<&str> = receipts.iter().map(|r| r.currency).collect();
+    let amounts: Vec<Decimal> = receipts.iter().map(|r| r.amount).collect();
+    let dates: Vec<NaiveDate> = receipts.iter().map(|r| r.value_date).collect();
+    let names: Vec<&str> = receipts.iter().map(|r| r.payer_name).collect();
+    let accounts: Vec<&str> = receipts.iter().map(|r| r.payer_account).collect();
+    let remittances: Vec<&str> = receipts.iter().map(|r| r.remittance).collect();
+    let references: Vec<&str> = receipts.iter().map(|r| r.external_reference).collect();
+    let statements: Vec<Option<Uuid>> = receipts.iter().map(|r| r.statement_id).collect();
+    let actors: Vec<&str> = receipts.iter().map(|r| r.received_by).collect();
+    sqlx::query_scalar!(
+        r#"INSERT INTO receipts
+               (tenant, id, source_key, request_hash, channel, customer_id, currency, amount,
+                unapplied, value_date, payer_name, payer_account, remittance, external_reference,
+                statement_id, received_by)
+           SELECT $1, id, source_key, request_hash, channel, customer_id, currency, amount,
+                  amount, value_date, payer_name, payer_account, remittance, external_reference,
+                  statement_id, received_by
+           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                       $8::numeric[], $9::date[], $10::text[], $11::text[], $12::text[],
+                       $13::text[], $14::uuid[], $15::text[])
+                AS r(id, source_key, request_hash, channel, customer_id, currency, amount,
+                     value_date, payer_name, payer_account, remittance, external_reference,
+                     statement_id, received_by)
+           ON CONFLICT (tenant, source_key) DO NOTHING
+           RETURNING id"#,
+        tenant,
+        &ids,
+        &keys as &[&str],
+        &hashes as &[&str],
+        &channels as &[&str],
+        &customers as &[Option<Uuid>],
+        &currencies as &[&str],
+        &amounts,
+        &dates,
+        &names as &[&str],
+        &accounts as &[&str],
+        &remittances as &[&str],
+        &references as &[&str],
+        &statements as &[Option<Uuid>],
+        &actors as &[&str],
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The receipts with these ids, locked, in id order.
+pub async fn lock_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<ReceiptRow>, sqlx::Error> {
+    sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM receipts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    )))
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Writes the balances and match state of locked receipts in one statement.
+#[allow(clippy::as_conversions)]
+pub async fn update_many(tx: &mut Tx, rows: &[ReceiptRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let customers: Vec<Option<Uuid>> = rows.iter().map(|row| row.customer_id).collect();
+    let applied: Vec<Decimal> = rows.iter().map(|row| row.applied).collect();
+    let unapplied: Vec<Decimal> = rows.iter().map(|row| row.unapplied).collect();
+    let refunded: Vec<Decimal> = rows.iter().map(|row| row.refunded).collect();
+    let reversed: Vec<Decimal> = rows.iter().map(|row| row.reversed).collect();
+    let states: Vec<&str> = rows.iter().map(|row| row.match_state.as_str()).collect();
+    let suggestions: Vec<serde_json::Value> =
+        rows.iter().map(|row| row.suggestions.clone()).collect();
+    let reasons: Vec<Option<String>> = rows.iter().map(|row| row.reversal_reason.clone()).collect();
+    sqlx::query!(
+        r#"UPDATE receipts AS r
+           SET customer_id = u.customer_id, applied = u.applied, unapplied = u.unapplied,
+               refunded = u.refunded, reversed = u.reversed, match_state = u.match_state,
+               suggestions = u.suggestions, reversal_reason = u.reversal_reason, updated_at = now()
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::numeric[], $4::numeric[], $5::numeric[],
+                       $6::numeric[], $7::text[], $8::jsonb[], $9::text[])
+                AS u(id, customer_id, applied, unapplied, refunded, reversed, match_state,
+                     suggestions, reversal_reason)
+           WHERE r.id = u.id"#,
+        &ids,
+        &customers as &[Option<Uuid>],
+        &applied,
+        &unapplied,
+        &refunded,
+        &reversed,
+        &states as &[&str],
+        &suggestions,
+        &reasons as &[Option<String>],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
