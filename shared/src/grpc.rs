@@ -137,6 +137,14 @@ pub fn parse_id<T>(
     parse(text).map_err(|error| invalid_argument(&Violations::single(field, error.to_string())))
 }
 
+/// A request whose only field to check is one required UUID.
+pub fn required_uuid(field: &str, text: &str) -> Result<Uuid, Status> {
+    let mut fields = Fields::new();
+    let id = fields.uuid(field, text);
+    fields.finish()?;
+    id.ok_or_else(|| invalid_argument(&Violations::single(field, "is required")))
+}
+
 pub fn non_empty(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|text| !text.is_empty())
 }

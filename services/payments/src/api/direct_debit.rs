@@ -13,7 +13,7 @@ use otc_proto::payments::direct_debit_service_server::DirectDebitService;
 use otc_proto::types::PageInfo;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, page};
+use otc_shared::grpc::{next_page_token, page, required_uuid};
 use otc_shared::money::column_to_proto as money;
 
 pub struct DirectDebitApi {
@@ -176,12 +176,7 @@ impl DirectDebitService for DirectDebitApi {
         request: Request<wire::RevokeMandateRequest>,
     ) -> Result<Response<wire::Mandate>, Status> {
         let principal = authorize(&request, Permission::PaymentsWrite)?;
-        let mut fields = Fields::new();
-        let id = fields.uuid("mandate_id", &request.get_ref().mandate_id);
-        fields.finish()?;
-        let Some(id) = id else {
-            return Err(Status::invalid_argument("mandate_id"));
-        };
+        let id = required_uuid("mandate_id", &request.get_ref().mandate_id)?;
         let mut tx = begin(&self.pool, &principal.tenant).await?;
         let mut row = store::mandate(&mut tx, id)
             .await
@@ -348,12 +343,7 @@ impl DirectDebitService for DirectDebitApi {
         request: Request<wire::GetBatchFileRequest>,
     ) -> Result<Response<wire::BatchFile>, Status> {
         let principal = authorize(&request, Permission::PaymentsRead)?;
-        let mut fields = Fields::new();
-        let id = fields.uuid("batch_id", &request.get_ref().batch_id);
-        fields.finish()?;
-        let Some(id) = id else {
-            return Err(Status::invalid_argument("batch_id"));
-        };
+        let id = required_uuid("batch_id", &request.get_ref().batch_id)?;
         let mut tx = begin(&self.pool, &principal.tenant).await?;
         let (message_id, xml, sha256) =
             store::batch_file(&mut tx, id)

@@ -20,7 +20,7 @@ use otc_proto::payments::payment_service_server::PaymentService;
 use otc_proto::types::PageInfo;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, page};
+use otc_shared::grpc::{next_page_token, page, required_uuid};
 use otc_shared::money::column_to_proto as money;
 
 /// The largest statement file accepted (a month of a busy account in
@@ -158,11 +158,7 @@ impl PaymentService for PaymentApi {
         )
         .await
         .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, received.receipt.id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, received.receipt.id).await
     }
 
     async fn import_statement(
@@ -220,16 +216,9 @@ impl PaymentService for PaymentApi {
         request: Request<wire::GetReceiptRequest>,
     ) -> Result<Response<wire::Receipt>, Status> {
         let principal = authorize(&request, Permission::PaymentsRead)?;
-        let mut fields = Fields::new();
-        let id = fields.uuid("receipt_id", &request.get_ref().receipt_id);
-        fields.finish()?;
-        let Some(id) = id else {
-            return Err(Status::invalid_argument("receipt_id"));
-        };
-        let mut tx = begin(&self.pool, &principal.tenant).await?;
-        let view = view::receipt_by_id(&mut tx, id).await.map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        let id = required_uuid("receipt_id", &request.get_ref().receipt_id)?;
+        let tx = begin(&self.pool, &principal.tenant).await?;
+        answer_with_receipt(tx, id).await
     }
 
     async fn list_receipts(
@@ -417,11 +406,7 @@ impl PaymentService for PaymentApi {
         manual::apply_receipt(&mut tx, &actor, receipt_id, customer_id, &planned)
             .await
             .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, receipt_id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, receipt_id).await
     }
 
     async fn reject_suggestions(
@@ -451,11 +436,7 @@ impl PaymentService for PaymentApi {
         )
         .await
         .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, receipt_id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, receipt_id).await
     }
 
     async fn reverse_application(
@@ -479,11 +460,7 @@ impl PaymentService for PaymentApi {
             manual::reverse_application(&mut tx, &actor, application_id, message.reason.trim())
                 .await
                 .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, receipt.id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, receipt.id).await
     }
 
     async fn issue_refund(
@@ -519,11 +496,7 @@ impl PaymentService for PaymentApi {
         )
         .await
         .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, receipt_id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, receipt_id).await
     }
 
     async fn reverse_payment(
@@ -546,11 +519,7 @@ impl PaymentService for PaymentApi {
         manual::reverse_payment(&mut tx, &actor, receipt_id, message.reason.trim())
             .await
             .map_err(status_of)?;
-        let view = view::receipt_by_id(&mut tx, receipt_id)
-            .await
-            .map_err(status_of)?;
-        commit(tx).await?;
-        Ok(Response::new(view))
+        answer_with_receipt(tx, receipt_id).await
     }
 
     async fn set_cash_application_policy(
@@ -678,6 +647,18 @@ impl PaymentService for PaymentApi {
             secret,
         }))
     }
+}
+
+/// Commits and answers with the receipt as it now is.
+async fn answer_with_receipt(
+    mut tx: crate::store::Tx,
+    receipt_id: Uuid,
+) -> Result<Response<wire::Receipt>, Status> {
+    let view = view::receipt_by_id(&mut tx, receipt_id)
+        .await
+        .map_err(status_of)?;
+    commit(tx).await?;
+    Ok(Response::new(view))
 }
 
 impl PaymentApi {
