@@ -2,7 +2,7 @@
 //! (protobuf with CloudEvents headers, as the order service publishes them)
 //! on per-test topics, and driven over its gRPC API.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prost::Message;
 use rdkafka::producer::FutureProducer;
@@ -17,7 +17,6 @@ use otc_proto::billing::invoice_service_client::InvoiceServiceClient;
 use otc_proto::events as proto;
 use otc_proto::types::{Money, PostalAddress};
 use otc_shared::auth::Role;
-use otc_shared::events::{EventEnvelope, RecordHeaders};
 use otc_shared::kafka::topics;
 
 pub struct BillingSuite {
@@ -75,11 +74,7 @@ impl BillingSuite {
         let service = ServiceProcess::start("billing", &database.url, &environment)
             .await
             .unwrap();
-        let channel = Channel::from_shared(service.grpc_url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = service.channel().await.unwrap();
         Self {
             tenant: format!("acme{}", &unique_suffix()[..6]),
             database,
@@ -129,25 +124,17 @@ impl BillingSuite {
         message: &M,
         event_id: Option<&str>,
     ) -> String {
-        let mut envelope = EventEnvelope::new(
-            &format!("otc.order.v1.{name}"),
-            "/otc/order",
-            &crate::tenant(tenant),
-        );
-        if let Some(id) = event_id {
-            envelope.id = id.to_owned();
-        }
-        let headers = RecordHeaders::from_kafka(Some(&envelope.to_headers()));
-        kafka::produce(
+        kafka::publish_event(
             &self.producer,
             &self.topic(topics::ORDER_EVENTS),
+            &format!("otc.order.v1.{name}"),
+            "/otc/order",
+            tenant,
             key,
-            &message.encode_to_vec(),
-            &headers,
+            message,
+            event_id,
         )
         .await
-        .unwrap();
-        envelope.id
     }
 
     pub async fn customer(&self, customer_id: &str, currency: &str, region: &str, terms: &str) {
@@ -271,49 +258,22 @@ impl BillingSuite {
         expected: usize,
         timeout: Duration,
     ) -> Vec<ReadRecord> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let records = kafka::read_all(
-                &self.topic(topics::BILLING_EVENTS),
-                usize::MAX,
-                Duration::from_secs(2),
-            )
-            .await
-            .unwrap();
-            let matching: Vec<ReadRecord> = records
-                .into_iter()
-                .filter(|record| record.headers.get("ce_type") == Some(event_type))
-                .collect();
-            if matching.len() >= expected || Instant::now() > deadline {
-                return matching;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        kafka::events_of_type(
+            &self.topic(topics::BILLING_EVENTS),
+            event_type,
+            expected,
+            timeout,
+        )
+        .await
     }
 
-    /// A scalar `bigint` query over every tenant's rows (as the service's
-    /// system tasks see them; row-level security applies to tests too).
+    /// A scalar `bigint` query over every tenant's rows.
     pub async fn count(&self, query: &str) -> i64 {
-        let mut tx = otc_shared::db::begin_for_all_tenants(&self.database.pool)
-            .await
-            .unwrap();
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        count
+        self.database.scalar(query).await
     }
 
     /// Polls `query` (a scalar count) until it reaches `expected`.
     pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let count = self.count(query).await;
-            if count >= expected || Instant::now() > deadline {
-                return count;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        self.database.wait_for_count(query, expected, timeout).await
     }
 }

@@ -94,3 +94,53 @@ pub async fn read_all(
     }
     Ok(records)
 }
+
+/// Publishes `message` as a suite service would: protobuf with CloudEvents
+/// headers of `event_type` from `source` for `tenant`; `event_id` lets a
+/// test redeliver an event (same id). Returns the event id.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_event<M: prost::Message>(
+    producer: &FutureProducer,
+    topic: &str,
+    event_type: &str,
+    source: &str,
+    tenant: &str,
+    key: &str,
+    message: &M,
+    event_id: Option<&str>,
+) -> String {
+    let mut envelope =
+        otc_shared::events::EventEnvelope::new(event_type, source, &crate::tenant(tenant));
+    if let Some(id) = event_id {
+        envelope.id = id.to_owned();
+    }
+    let headers = RecordHeaders::from_kafka(Some(&envelope.to_headers()));
+    produce(producer, topic, key, &message.encode_to_vec(), &headers)
+        .await
+        .unwrap();
+    envelope.id
+}
+
+/// The records of `event_type` on `topic`, read from the beginning until
+/// `expected` arrived or the timeout passed.
+pub async fn events_of_type(
+    topic: &str,
+    event_type: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<ReadRecord> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let records = read_all(topic, usize::MAX, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let matching: Vec<ReadRecord> = records
+            .into_iter()
+            .filter(|record| record.headers.get("ce_type") == Some(event_type))
+            .collect();
+        if matching.len() >= expected || Instant::now() > deadline {
+            return matching;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -76,6 +76,36 @@ impl TestDatabase {
         Ok(Self { name, url, pool })
     }
 
+    /// A scalar query over every tenant's rows (as the services' system
+    /// tasks see them; row-level security applies to tests too).
+    pub async fn scalar<T>(&self, query: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.pool)
+            .await
+            .unwrap();
+        let value: T = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        value
+    }
+
+    /// Polls `query` (a scalar `bigint` count) until it reaches `expected`
+    /// or the timeout passes; returns the last count.
+    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let count: i64 = self.scalar(query).await;
+            if count >= expected || std::time::Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub fn url_secret(&self) -> SecretString {
         SecretString::from(self.url.clone())
     }

@@ -2,7 +2,7 @@
 //! services' events (protobuf with CloudEvents headers, as they publish
 //! them) on per-test topics, and driven over gRPC and its webhook port.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prost::Message;
 use rdkafka::producer::FutureProducer;
@@ -17,7 +17,6 @@ use otc_proto::payments::direct_debit_service_client::DirectDebitServiceClient;
 use otc_proto::payments::payment_service_client::PaymentServiceClient;
 use otc_proto::types::Money;
 use otc_shared::auth::Role;
-use otc_shared::events::{EventEnvelope, RecordHeaders};
 use otc_shared::kafka::topics;
 
 pub struct PaymentsSuite {
@@ -61,11 +60,7 @@ impl PaymentsSuite {
         let service = ServiceProcess::start("payments", &database.url, &environment)
             .await
             .unwrap();
-        let channel = Channel::from_shared(service.grpc_url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = service.channel().await.unwrap();
         Self {
             tenant: format!("acme{}", &unique_suffix()[..6]),
             database,
@@ -104,17 +99,17 @@ impl PaymentsSuite {
         key: &str,
         message: &M,
     ) {
-        let envelope = EventEnvelope::new(event_type, source, &crate::tenant(&self.tenant));
-        let headers = RecordHeaders::from_kafka(Some(&envelope.to_headers()));
-        kafka::produce(
+        kafka::publish_event(
             &self.producer,
             &self.topic(topic),
+            event_type,
+            source,
+            &self.tenant,
             key,
-            &message.encode_to_vec(),
-            &headers,
+            message,
+            None,
         )
-        .await
-        .unwrap();
+        .await;
     }
 
     /// A customer of the order service's master data.
@@ -199,24 +194,13 @@ impl PaymentsSuite {
         expected: usize,
         timeout: Duration,
     ) -> Vec<ReadRecord> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let records = kafka::read_all(
-                &self.topic(topics::PAYMENT_EVENTS),
-                usize::MAX,
-                Duration::from_secs(2),
-            )
-            .await
-            .unwrap();
-            let matching: Vec<ReadRecord> = records
-                .into_iter()
-                .filter(|record| record.headers.get("ce_type") == Some(event_type))
-                .collect();
-            if matching.len() >= expected || Instant::now() > deadline {
-                return matching;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        kafka::events_of_type(
+            &self.topic(topics::PAYMENT_EVENTS),
+            event_type,
+            expected,
+            timeout,
+        )
+        .await
     }
 
     /// A scalar query over every tenant's rows.
@@ -224,27 +208,12 @@ impl PaymentsSuite {
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
-        let mut tx = otc_shared::db::begin_for_all_tenants(&self.database.pool)
-            .await
-            .unwrap();
-        let value: T = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        value
+        self.database.scalar(query).await
     }
 
     /// Polls a scalar count until it reaches `expected`.
     pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let count: i64 = self.scalar(query).await;
-            if count >= expected || Instant::now() > deadline {
-                return count;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.database.wait_for_count(query, expected, timeout).await
     }
 
     /// Invariant 3 of DESIGN.md, per currency, from the database: cash

@@ -118,6 +118,13 @@ impl ServiceProcess {
             })
     }
 
+    /// A gRPC channel to the service.
+    pub async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {
+        Ok(tonic::transport::Channel::from_shared(self.grpc_url())?
+            .connect()
+            .await?)
+    }
+
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
