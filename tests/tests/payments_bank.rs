@@ -511,6 +511,20 @@ async fn direct_debit_runs_from_mandate_to_pain008_and_camt054_settles_and_retur
         .await;
     assert_eq!(open, Decimal::ZERO);
 
+    // The day's camt.053 books the same collections again: they are already
+    // receipts and must not become second ones.
+    let statement = camt053(
+        "STMT-DD-DAY",
+        OWN_IBAN,
+        dec("0"),
+        &[settle_line(&settled, "S1"), settle_line(&returned, "S2")],
+    );
+    let response = import(&suite, &statement).await.unwrap();
+    assert_eq!(response.statements[0].already_recorded, 2, "{response:#?}");
+    assert_eq!(response.statements[0].receipts, 0);
+    let receipts: i64 = suite.scalar("SELECT count(*) FROM receipts").await;
+    assert_eq!(receipts, 2);
+
     let mut return_line = settle_line(&returned, "R1");
     return_line.credit = false;
     return_line.return_reason = Some("MD06".into());

@@ -8,7 +8,7 @@ use sha2::Digest;
 use super::cash_application::Outcome;
 use super::receive::{self, IncomingPayment};
 use super::{Actor, CommandError};
-use crate::direct_debit;
+use crate::direct_debit::{self, Settlement};
 use crate::store::Tx;
 use crate::store::policies::PolicyRow;
 use crate::store::statements::{self, NewStatement};
@@ -160,14 +160,16 @@ async fn import_statement(
         }
         for transaction in &entry.transactions {
             let line = direct_debit::StatementLine { entry, transaction };
-            if let Some((payment, collection_id)) =
-                direct_debit::settlement(tx, &line, statement_id).await?
-            {
-                settlements.push((payments.len(), collection_id));
-                payments.push(payment);
-                continue;
+            match direct_debit::settlement(tx, &line, statement_id).await? {
+                Settlement::Settles(payment, collection_id) => {
+                    settlements.push((payments.len(), collection_id));
+                    payments.push(*payment);
+                }
+                Settlement::AlreadySettled => summary.already_recorded += 1,
+                Settlement::NotOurs => {
+                    payments.push(statement_payment(&identity, statement_id, &line)?);
+                }
             }
-            payments.push(statement_payment(&identity, statement_id, &line)?);
         }
     }
     let received = receive::receive_many(tx, actor, policy, &payments).await?;

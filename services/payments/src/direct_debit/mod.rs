@@ -23,26 +23,42 @@ pub struct StatementLine<'a> {
     pub transaction: &'a Transaction,
 }
 
-/// A credit line that pays an expected collection (same end-to-end id,
-/// amount and currency), as the payment to record (applied to the
-/// collection's invoice) and the collection it settles; `None` when the
-/// line is not a collection of ours.
+/// What a credit line is to direct debit.
+#[derive(Debug)]
+pub enum Settlement {
+    /// Not a collection of ours: an ordinary receipt.
+    NotOurs,
+    /// Pays an expected collection: the payment to record (applied to the
+    /// collection's invoice) and the collection it settles.
+    Settles(Box<IncomingPayment>, Uuid),
+    /// A collection already settled from another bank file (the camt.054
+    /// notification, then the day's camt.053 statement): the money is
+    /// already a receipt, and must not become a second one.
+    AlreadySettled,
+}
+
+/// Whether a credit line settles one of our collections (same end-to-end
+/// id, amount and currency).
 pub async fn settlement(
     tx: &mut Tx,
     line: &StatementLine<'_>,
     statement_id: Uuid,
-) -> Result<Option<(IncomingPayment, Uuid)>, CommandError> {
+) -> Result<Settlement, CommandError> {
     let Some(end_to_end_id) = line.transaction.end_to_end_id.as_deref() else {
-        return Ok(None);
+        return Ok(Settlement::NotOurs);
     };
     let Some(collection) = store::collection_by_end_to_end(tx, end_to_end_id).await? else {
-        return Ok(None);
+        return Ok(Settlement::NotOurs);
     };
-    if collection.status != "expected"
-        || collection.amount != line.transaction.amount
+    if collection.amount != line.transaction.amount
         || collection.currency != line.transaction.currency
     {
-        return Ok(None);
+        return Ok(Settlement::NotOurs);
+    }
+    match collection.status.as_str() {
+        "expected" => {}
+        "settled" => return Ok(Settlement::AlreadySettled),
+        _ => return Ok(Settlement::NotOurs),
     }
     let amount = Money::from_columns(collection.amount, &collection.currency)
         .map_err(|error| CommandError::invalid("content", error.to_string()))?;
@@ -86,7 +102,7 @@ pub async fn settlement(
             method: "direct_debit",
         }),
     };
-    Ok(Some((payment, collection.id)))
+    Ok(Settlement::Settles(Box::new(payment), collection.id))
 }
 
 /// A returned collection (R-transaction): before settlement it just fails;
