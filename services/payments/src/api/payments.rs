@@ -615,7 +615,8 @@ impl PaymentService for PaymentApi {
             );
         }
         fields.finish()?;
-        let secret = crate::webhooks::new_secret();
+        let secret = crate::webhooks::new_secret()
+            .ok_or_else(|| Status::unavailable("no secure random source; retry"))?;
         let mut tx = begin(&self.pool, &principal.tenant).await?;
         webhooks::set_provider(
             &mut tx,

@@ -52,15 +52,15 @@ pub fn valid_provider(provider: &str) -> bool {
         })
 }
 
-/// 32 random bytes from the operating system, hex-encoded.
-pub fn new_secret() -> String {
+/// 32 random bytes from the operating system, hex-encoded; `None` when the
+/// host has no entropy source (then no secret is better than a weak one).
+pub fn new_secret() -> Option<String> {
     let mut bytes = [0_u8; 32];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No entropy source is a broken host; refuse to hand out a weak secret.
-        tracing::error!("the operating system gave no random bytes");
-        return String::new();
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        tracing::error!(%error, "the operating system gave no random bytes");
+        return None;
     }
-    format!("whsec_{}", hex::encode(bytes))
+    Some(format!("whsec_{}", hex::encode(bytes)))
 }
 
 pub fn path_for(tenant: &TenantId, provider: &str) -> String {
