@@ -64,11 +64,14 @@ impl BillingSuite {
         let documents_root =
             std::env::temp_dir().join(format!("otc-billing-docs-{}", unique_suffix()));
         let root = documents_root.display().to_string();
+        // The test SMTP sink, wherever infra.sh put it (OTC_SMTP_PORT).
+        let smtp_port = crate::mail::smtp_port().to_string();
         let mut environment = vec![
             ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
             ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
             ("OTC_BILLING__DOCUMENTS__KIND", "local"),
             ("OTC_BILLING__DOCUMENTS__ROOT", root.as_str()),
+            ("OTC_BILLING__DELIVERY__SMTP__PORT", smtp_port.as_str()),
         ];
         environment.extend_from_slice(extra);
         let service = ServiceProcess::start("billing", &database.url, &environment)

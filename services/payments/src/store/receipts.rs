@@ -88,24 +88,7 @@ pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<ReceiptRow>, sqlx::Err
 
 /// Writes the balances and match state of a locked receipt.
 pub async fn update(tx: &mut Tx, row: &ReceiptRow) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"UPDATE receipts
-           SET customer_id = $2, applied = $3, unapplied = $4, refunded = $5, reversed = $6,
-               match_state = $7, suggestions = $8, reversal_reason = $9, updated_at = now()
-           WHERE id = $1"#,
-        row.id,
-        row.customer_id,
-        row.applied,
-        row.unapplied,
-        row.refunded,
-        row.reversed,
-        row.match_state,
-        row.suggestions,
-        row.reversal_reason,
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    update_many(tx, std::slice::from_ref(row)).await
 }
 
 #[derive(Debug, Clone, Default)]
