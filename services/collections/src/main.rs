@@ -1,5 +1,5 @@
 //! `otc-collections`: see the crate documentation.
 
 fn main() -> std::process::ExitCode {
-    otc_shared::runtime::run_main(otc_collections::SERVICE, |_application| Ok(()))
+    otc_shared::runtime::run_main(otc_collections::SERVICE, otc_collections::install)
 }

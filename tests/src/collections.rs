@@ -1,0 +1,414 @@
+//! The collections service as a process, fed with the order, billing and
+//! payments services' events (protobuf with CloudEvents headers, as they
+//! publish them) on per-test topics, and driven over its gRPC API.
+
+use std::time::Duration;
+
+use prost::Message;
+use rdkafka::producer::FutureProducer;
+use tonic::Request;
+use tonic::transport::Channel;
+
+use crate::kafka::{self, ReadRecord};
+use crate::process::ServiceProcess;
+use crate::{TestDatabase, unique_suffix};
+use otc_proto::collections::credit_limit_service_client::CreditLimitServiceClient;
+use otc_proto::collections::credit_service_client::CreditServiceClient;
+use otc_proto::collections::ledger_service_client::LedgerServiceClient;
+use otc_proto::events as proto;
+use otc_proto::types::Money;
+use otc_shared::auth::Role;
+use otc_shared::kafka::topics;
+
+pub const CUSTOMER_CREDIT_RELEASED: &str = "otc.collections.v1.CustomerCreditReleased";
+pub const CUSTOMER_CREDIT_HELD: &str = "otc.collections.v1.CustomerCreditHeld";
+
+pub struct CollectionsSuite {
+    pub tenant: String,
+    pub database: TestDatabase,
+    pub service: ServiceProcess,
+    pub namespace: String,
+    pub channel: Channel,
+    producer: FutureProducer,
+}
+
+pub fn money(amount: &str, currency: &str) -> Money {
+    Money {
+        amount: amount.into(),
+        currency_code: currency.into(),
+    }
+}
+
+/// An invoice (or debit note) as billing publishes it.
+pub struct Issued<'a> {
+    pub id: &'a str,
+    pub number: &'a str,
+    pub customer_id: &'a str,
+    pub total: &'a str,
+    pub currency: &'a str,
+    pub due_date: &'a str,
+    /// The functional-currency equivalent ("amount", "code"), if any.
+    pub functional: Option<(&'a str, &'a str)>,
+}
+
+/// A cash application (or its reversal) as payments publishes it.
+pub struct Application<'a> {
+    pub application_id: &'a str,
+    pub invoice_id: &'a str,
+    pub customer_id: &'a str,
+    pub amount: &'a str,
+    pub discount: &'a str,
+    pub currency: &'a str,
+}
+
+impl CollectionsSuite {
+    /// Starts collections on a fresh database and topic namespace; `extra`
+    /// adds `OTC_*` variables.
+    pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
+        let database = TestDatabase::create(prefix).await.unwrap();
+        let namespace = format!("t{}.", unique_suffix());
+        Self::start_on(database, &namespace, extra).await
+    }
+
+    /// Starts collections on `database` and the topics of `namespace`.
+    pub async fn start_on(database: TestDatabase, namespace: &str, extra: &[(&str, &str)]) -> Self {
+        let mut environment = vec![
+            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace),
+            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
+        ];
+        environment.extend_from_slice(extra);
+        let service = ServiceProcess::start("collections", &database.url, &environment)
+            .await
+            .unwrap();
+        let channel = service.channel().await.unwrap();
+        Self {
+            tenant: format!("acme{}", &unique_suffix()[..6]),
+            database,
+            service,
+            namespace: namespace.to_owned(),
+            channel,
+            producer: kafka::producer().unwrap(),
+        }
+    }
+
+    pub fn credit(&self) -> CreditServiceClient<Channel> {
+        CreditServiceClient::new(self.channel.clone())
+    }
+
+    pub fn limits(&self) -> CreditLimitServiceClient<Channel> {
+        CreditLimitServiceClient::new(self.channel.clone())
+    }
+
+    pub fn ledger(&self) -> LedgerServiceClient<Channel> {
+        LedgerServiceClient::new(self.channel.clone())
+    }
+
+    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
+        crate::billing::request(message, &self.tenant, &[role])
+    }
+
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.namespace)
+    }
+
+    /// Publishes as the named service would; `event_id` redelivers an
+    /// event under the same id. Returns the event id.
+    pub async fn publish<M: Message>(
+        &self,
+        topic: &str,
+        event_type: &str,
+        key: &str,
+        message: &M,
+        event_id: Option<&str>,
+    ) -> String {
+        let source = match topic {
+            topics::BILLING_EVENTS => "/otc/billing",
+            topics::PAYMENT_EVENTS => "/otc/payments",
+            _ => "/otc/order",
+        };
+        kafka::publish_event(
+            &self.producer,
+            &self.topic(topic),
+            event_type,
+            source,
+            &self.tenant,
+            key,
+            message,
+            event_id,
+        )
+        .await
+    }
+
+    pub async fn customer(&self, customer_id: &str, legal_name: &str, status: &str, version: u64) {
+        let customer = proto::CustomerUpserted {
+            customer_id: customer_id.into(),
+            legal_name: legal_name.into(),
+            currency_code: "EUR".into(),
+            payment_terms_code: "NET30".into(),
+            segment: "smb".into(),
+            status: status.into(),
+            version,
+            ..Default::default()
+        };
+        self.publish(
+            topics::ORDER_EVENTS,
+            "otc.order.v1.CustomerUpserted",
+            customer_id,
+            &customer,
+            None,
+        )
+        .await;
+    }
+
+    pub async fn invoice(&self, invoice: &Issued<'_>, event_id: Option<&str>) -> String {
+        let issued = proto::InvoiceIssued {
+            invoice_id: invoice.id.into(),
+            invoice_number: invoice.number.into(),
+            customer_id: invoice.customer_id.into(),
+            total_amount: Some(money(invoice.total, invoice.currency)),
+            functional_total_amount: invoice
+                .functional
+                .map(|(amount, currency)| money(amount, currency)),
+            issue_date: "2026-01-02".into(),
+            due_date: invoice.due_date.into(),
+            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            ..Default::default()
+        };
+        self.publish(
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.InvoiceIssued",
+            invoice.customer_id,
+            &issued,
+            event_id,
+        )
+        .await
+    }
+
+    pub async fn debit_note(&self, note: &Issued<'_>, invoice_id: &str) -> String {
+        let issued = proto::DebitNoteIssued {
+            debit_note_id: note.id.into(),
+            debit_note_number: note.number.into(),
+            invoice_id: invoice_id.into(),
+            customer_id: note.customer_id.into(),
+            total_amount: Some(money(note.total, note.currency)),
+            functional_total_amount: note
+                .functional
+                .map(|(amount, currency)| money(amount, currency)),
+            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            due_date: note.due_date.into(),
+            ..Default::default()
+        };
+        self.publish(
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.DebitNoteIssued",
+            note.customer_id,
+            &issued,
+            None,
+        )
+        .await
+    }
+
+    pub async fn credit_note(&self, note: &Issued<'_>, invoice_id: &str) -> String {
+        let issued = proto::CreditNoteIssued {
+            credit_note_id: note.id.into(),
+            credit_note_number: note.number.into(),
+            invoice_id: invoice_id.into(),
+            customer_id: note.customer_id.into(),
+            total_amount: Some(money(note.total, note.currency)),
+            functional_total_amount: note
+                .functional
+                .map(|(amount, currency)| money(amount, currency)),
+            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            ..Default::default()
+        };
+        self.publish(
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.CreditNoteIssued",
+            note.customer_id,
+            &issued,
+            None,
+        )
+        .await
+    }
+
+    pub async fn payment_applied(
+        &self,
+        application: &Application<'_>,
+        event_id: Option<&str>,
+    ) -> String {
+        let applied = proto::PaymentApplied {
+            application_id: application.application_id.into(),
+            receipt_id: uuid::Uuid::now_v7().to_string(),
+            customer_id: application.customer_id.into(),
+            invoice_id: application.invoice_id.into(),
+            amount: Some(money(application.amount, application.currency)),
+            discount_taken: Some(money(application.discount, application.currency)),
+            deduction: Some(money("0", application.currency)),
+            applied_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            method: "manual".into(),
+            ..Default::default()
+        };
+        self.publish(
+            topics::PAYMENT_EVENTS,
+            "otc.payments.v1.PaymentApplied",
+            application.customer_id,
+            &applied,
+            event_id,
+        )
+        .await
+    }
+
+    pub async fn payment_unapplied(&self, application: &Application<'_>) -> String {
+        let unapplied = proto::PaymentUnapplied {
+            application_id: application.application_id.into(),
+            receipt_id: uuid::Uuid::now_v7().to_string(),
+            customer_id: application.customer_id.into(),
+            invoice_id: application.invoice_id.into(),
+            amount: Some(money(application.amount, application.currency)),
+            reason: "applied to the wrong invoice".into(),
+            discount: Some(money(application.discount, application.currency)),
+            deduction: Some(money("0", application.currency)),
+        };
+        self.publish(
+            topics::PAYMENT_EVENTS,
+            "otc.payments.v1.PaymentUnapplied",
+            application.customer_id,
+            &unapplied,
+            None,
+        )
+        .await
+    }
+
+    pub async fn order_approved(&self, order_id: &str, customer_id: &str, total: &str) -> String {
+        let approved = proto::OrderApproved {
+            order_id: order_id.into(),
+            customer_id: customer_id.into(),
+            total: Some(money(total, "EUR")),
+            source: "grpc".into(),
+            external_order_id: order_id.into(),
+        };
+        self.publish(
+            topics::ORDER_EVENTS,
+            "otc.order.v1.OrderApproved",
+            customer_id,
+            &approved,
+            None,
+        )
+        .await
+    }
+
+    pub async fn order_cancelled(&self, order_id: &str, customer_id: &str) -> String {
+        let cancelled = proto::OrderCancelled {
+            order_id: order_id.into(),
+            customer_id: customer_id.into(),
+            reason: "customer withdrew".into(),
+        };
+        self.publish(
+            topics::ORDER_EVENTS,
+            "otc.order.v1.OrderCancelled",
+            customer_id,
+            &cancelled,
+            None,
+        )
+        .await
+    }
+
+    /// A shipment of one line of `amount` (net, EUR) of an order.
+    pub async fn shipment(&self, order_id: &str, customer_id: &str, amount: &str) -> String {
+        let shipment = proto::ShipmentRecorded {
+            shipment_id: uuid::Uuid::now_v7().to_string(),
+            order_id: order_id.into(),
+            customer_id: customer_id.into(),
+            lines: vec![proto::ShippedLine {
+                line_id: "1".into(),
+                sku: "SKU-1".into(),
+                quantity: "1".into(),
+                amount: Some(money(amount, "EUR")),
+                ..Default::default()
+            }],
+            shipped_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+            ..Default::default()
+        };
+        self.publish(
+            topics::ORDER_EVENTS,
+            "otc.order.v1.ShipmentRecorded",
+            customer_id,
+            &shipment,
+            None,
+        )
+        .await
+    }
+
+    /// Events of `event_type` on the collections topic, once `expected`
+    /// arrived (or the timeout passed).
+    pub async fn collections_events(
+        &self,
+        event_type: &str,
+        expected: usize,
+        timeout: Duration,
+    ) -> Vec<ReadRecord> {
+        kafka::events_of_type(
+            &self.topic(topics::COLLECTIONS_EVENTS),
+            event_type,
+            expected,
+            timeout,
+        )
+        .await
+    }
+
+    /// A scalar query over every tenant's rows.
+    pub async fn scalar<T>(&self, query: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        self.database.scalar(query).await
+    }
+
+    /// Polls a scalar count until it reaches `expected`.
+    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
+        self.database.wait_for_count(query, expected, timeout).await
+    }
+
+    /// Waits until the ledger consumer has applied (or skipped as
+    /// duplicates) `expected` distinct events.
+    pub async fn wait_for_events_applied(&self, expected: i64, timeout: Duration) {
+        let seen = self
+            .wait_for_count(
+                "SELECT count(*) FROM inbox WHERE consumer = 'ledger'",
+                expected,
+                timeout,
+            )
+            .await;
+        assert_eq!(seen, expected, "the ledger consumer applied {seen} events");
+    }
+
+    /// The ledger's own invariant: every item's open amount (and functional
+    /// open amount) is the sum of its posted movements, and nothing is left
+    /// parked for an item that is known.
+    pub async fn assert_items_are_the_sum_of_their_movements(&self) {
+        let broken: i64 = self
+            .scalar(
+                "SELECT count(*) FROM open_items o WHERE o.open_amount <> COALESCE((
+                   SELECT SUM(m.amount) FROM ledger_movements m
+                   WHERE m.item_id = o.id AND m.posted_at IS NOT NULL), -1)
+                 OR o.functional_open IS DISTINCT FROM (
+                   SELECT CASE WHEN o.functional_open IS NULL THEN NULL ELSE SUM(m.functional_amount) END
+                   FROM ledger_movements m WHERE m.item_id = o.id AND m.posted_at IS NOT NULL)",
+            )
+            .await;
+        assert_eq!(
+            broken, 0,
+            "an item's open amount differs from its movements"
+        );
+        let stranded: i64 = self
+            .scalar(
+                "SELECT count(*) FROM ledger_movements m JOIN open_items o ON o.id = m.item_id
+                 WHERE m.posted_at IS NULL",
+            )
+            .await;
+        assert_eq!(
+            stranded, 0,
+            "a movement stays parked although its item is known"
+        );
+    }
+}
