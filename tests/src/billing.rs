@@ -5,28 +5,37 @@
 use std::time::Duration;
 
 use prost::Message;
-use rdkafka::producer::FutureProducer;
 use tonic::Request;
 use tonic::transport::Channel;
 
-use crate::kafka::{self, ReadRecord};
-use crate::process::ServiceProcess;
+use crate::kafka::ReadRecord;
+pub use crate::suite::money;
+use crate::suite::{ServiceSuite, new_namespace};
 use crate::{TestDatabase, unique_suffix};
 use otc_proto::billing::billing_config_service_client::BillingConfigServiceClient;
 use otc_proto::billing::invoice_service_client::InvoiceServiceClient;
 use otc_proto::events as proto;
-use otc_proto::types::{Money, PostalAddress};
+use otc_proto::types::PostalAddress;
 use otc_shared::auth::Role;
 use otc_shared::kafka::topics;
 
 pub struct BillingSuite {
-    pub tenant: String,
-    pub database: TestDatabase,
-    pub service: ServiceProcess,
-    pub namespace: String,
-    pub channel: Channel,
+    pub suite: ServiceSuite,
     pub documents_root: std::path::PathBuf,
-    producer: FutureProducer,
+}
+
+impl std::ops::Deref for BillingSuite {
+    type Target = ServiceSuite;
+
+    fn deref(&self) -> &ServiceSuite {
+        &self.suite
+    }
+}
+
+impl std::ops::DerefMut for BillingSuite {
+    fn deref_mut(&mut self) -> &mut ServiceSuite {
+        &mut self.suite
+    }
 }
 
 pub fn request<T>(message: T, tenant: &str, roles: &[Role]) -> Request<T> {
@@ -36,13 +45,6 @@ pub fn request<T>(message: T, tenant: &str, roles: &[Role]) -> Request<T> {
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
-}
-
-pub fn money(amount: &str, currency: &str) -> Money {
-    Money {
-        amount: amount.into(),
-        currency_code: currency.into(),
-    }
 }
 
 /// An order line as the order service publishes it.
@@ -60,32 +62,21 @@ impl BillingSuite {
     /// `OTC_*` variables.
     pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create(prefix).await.unwrap();
-        let namespace = format!("t{}.", unique_suffix());
         let documents_root =
             std::env::temp_dir().join(format!("otc-billing-docs-{}", unique_suffix()));
         let root = documents_root.display().to_string();
         // The test SMTP sink, wherever infra.sh put it (OTC_SMTP_PORT).
         let smtp_port = crate::mail::smtp_port().to_string();
         let mut environment = vec![
-            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
-            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
             ("OTC_BILLING__DOCUMENTS__KIND", "local"),
             ("OTC_BILLING__DOCUMENTS__ROOT", root.as_str()),
             ("OTC_BILLING__DELIVERY__SMTP__PORT", smtp_port.as_str()),
         ];
         environment.extend_from_slice(extra);
-        let service = ServiceProcess::start("billing", &database.url, &environment)
-            .await
-            .unwrap();
-        let channel = service.channel().await.unwrap();
+        let suite = ServiceSuite::start("billing", database, &new_namespace(), &environment).await;
         Self {
-            tenant: format!("acme{}", &unique_suffix()[..6]),
-            database,
-            service,
-            namespace,
-            channel,
+            suite,
             documents_root,
-            producer: kafka::producer().unwrap(),
         }
     }
 
@@ -95,14 +86,6 @@ impl BillingSuite {
 
     pub fn config(&self) -> BillingConfigServiceClient<Channel> {
         BillingConfigServiceClient::new(self.channel.clone())
-    }
-
-    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
-        request(message, &self.tenant, &[role])
-    }
-
-    pub fn topic(&self, name: &str) -> String {
-        format!("{}{name}", self.namespace)
     }
 
     /// Publishes an order-service event; `event_id` lets a test redeliver
@@ -127,12 +110,11 @@ impl BillingSuite {
         message: &M,
         event_id: Option<&str>,
     ) -> String {
-        kafka::publish_event(
-            &self.producer,
-            &self.topic(topics::ORDER_EVENTS),
+        self.publish_as(
+            tenant,
+            topics::ORDER_EVENTS,
             &format!("otc.order.v1.{name}"),
             "/otc/order",
-            tenant,
             key,
             message,
             event_id,
@@ -261,22 +243,7 @@ impl BillingSuite {
         expected: usize,
         timeout: Duration,
     ) -> Vec<ReadRecord> {
-        kafka::events_of_type(
-            &self.topic(topics::BILLING_EVENTS),
-            event_type,
-            expected,
-            timeout,
-        )
-        .await
-    }
-
-    /// A scalar `bigint` query over every tenant's rows.
-    pub async fn count(&self, query: &str) -> i64 {
-        self.database.scalar(query).await
-    }
-
-    /// Polls `query` (a scalar count) until it reaches `expected`.
-    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
-        self.database.wait_for_count(query, expected, timeout).await
+        self.events(topics::BILLING_EVENTS, event_type, expected, timeout)
+            .await
     }
 }

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod payments;
 pub mod process;
 pub mod statements;
+pub mod suite;
 
 use std::time::Duration;
 

@@ -5,33 +5,32 @@
 use std::time::Duration;
 
 use prost::Message;
-use rdkafka::producer::FutureProducer;
-use tonic::Request;
 use tonic::transport::Channel;
 
-use crate::kafka::{self, ReadRecord};
-use crate::process::ServiceProcess;
-use crate::{TestDatabase, unique_suffix};
+use crate::TestDatabase;
+use crate::kafka::ReadRecord;
+pub use crate::suite::money;
+use crate::suite::{ServiceSuite, new_namespace};
 use otc_proto::events as proto;
 use otc_proto::payments::direct_debit_service_client::DirectDebitServiceClient;
 use otc_proto::payments::payment_service_client::PaymentServiceClient;
-use otc_proto::types::Money;
-use otc_shared::auth::Role;
 use otc_shared::kafka::topics;
 
 pub struct PaymentsSuite {
-    pub tenant: String,
-    pub database: TestDatabase,
-    pub service: ServiceProcess,
-    pub namespace: String,
-    pub channel: Channel,
-    producer: FutureProducer,
+    pub suite: ServiceSuite,
 }
 
-pub fn money(amount: &str, currency: &str) -> Money {
-    Money {
-        amount: amount.into(),
-        currency_code: currency.into(),
+impl std::ops::Deref for PaymentsSuite {
+    type Target = ServiceSuite;
+
+    fn deref(&self) -> &ServiceSuite {
+        &self.suite
+    }
+}
+
+impl std::ops::DerefMut for PaymentsSuite {
+    fn deref_mut(&mut self) -> &mut ServiceSuite {
+        &mut self.suite
     }
 }
 
@@ -51,23 +50,8 @@ pub struct IssuedInvoice<'a> {
 impl PaymentsSuite {
     pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create(prefix).await.unwrap();
-        let namespace = format!("t{}.", unique_suffix());
-        let mut environment = vec![
-            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
-            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
-        ];
-        environment.extend_from_slice(extra);
-        let service = ServiceProcess::start("payments", &database.url, &environment)
-            .await
-            .unwrap();
-        let channel = service.channel().await.unwrap();
         Self {
-            tenant: format!("acme{}", &unique_suffix()[..6]),
-            database,
-            service,
-            namespace,
-            channel,
-            producer: kafka::producer().unwrap(),
+            suite: ServiceSuite::start("payments", database, &new_namespace(), extra).await,
         }
     }
 
@@ -77,14 +61,6 @@ impl PaymentsSuite {
 
     pub fn direct_debit(&self) -> DirectDebitServiceClient<Channel> {
         DirectDebitServiceClient::new(self.channel.clone())
-    }
-
-    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
-        crate::billing::request(message, &self.tenant, &[role])
-    }
-
-    pub fn topic(&self, name: &str) -> String {
-        format!("{}{name}", self.namespace)
     }
 
     pub fn webhook_url(&self, path: &str) -> String {
@@ -99,17 +75,8 @@ impl PaymentsSuite {
         key: &str,
         message: &M,
     ) {
-        kafka::publish_event(
-            &self.producer,
-            &self.topic(topic),
-            event_type,
-            source,
-            &self.tenant,
-            key,
-            message,
-            None,
-        )
-        .await;
+        self.publish_as(&self.tenant, topic, event_type, source, key, message, None)
+            .await;
     }
 
     /// A customer of the order service's master data.
@@ -194,26 +161,8 @@ impl PaymentsSuite {
         expected: usize,
         timeout: Duration,
     ) -> Vec<ReadRecord> {
-        kafka::events_of_type(
-            &self.topic(topics::PAYMENT_EVENTS),
-            event_type,
-            expected,
-            timeout,
-        )
-        .await
-    }
-
-    /// A scalar query over every tenant's rows.
-    pub async fn scalar<T>(&self, query: &str) -> T
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
-    {
-        self.database.scalar(query).await
-    }
-
-    /// Polls a scalar count until it reaches `expected`.
-    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
-        self.database.wait_for_count(query, expected, timeout).await
+        self.events(topics::PAYMENT_EVENTS, event_type, expected, timeout)
+            .await
     }
 
     /// Invariant 3 of DESIGN.md, per currency, from the database: cash

@@ -33,6 +33,7 @@ use otc_proto::payments::ImportStatementRequest;
 use otc_shared::auth::Role;
 use otc_testkit::payments::{IssuedInvoice, PaymentsSuite};
 use otc_testkit::statements::{Line, camt053};
+use otc_testkit::suite::ServiceSuite;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -306,12 +307,12 @@ async fn service(arguments: &Arguments) -> anyhow::Result<ServiceFigures> {
 }
 
 async fn clean_up(arguments: &Arguments, suite: PaymentsSuite) {
-    let PaymentsSuite {
+    let ServiceSuite {
         database,
         service,
         namespace,
         ..
-    } = suite;
+    } = suite.suite;
     drop(service);
     if arguments.keep {
         println!("  kept: database {}, topics {namespace}*", database.name);

@@ -31,6 +31,7 @@ use otc_bench::upstream::Pacing;
 use otc_shared::kafka::topics;
 use otc_testkit::TestDatabase;
 use otc_testkit::billing::BillingSuite;
+use otc_testkit::suite::ServiceSuite;
 
 const POLL: Duration = Duration::from_millis(250);
 /// A progress line every this many polls (2 s).
@@ -208,11 +209,14 @@ async fn run(arguments: &Arguments, pdf: bool) -> anyhow::Result<Run> {
 
 async fn clean_up(arguments: &Arguments, suite: BillingSuite) {
     let BillingSuite {
-        database,
-        service,
-        namespace,
+        suite:
+            ServiceSuite {
+                database,
+                service,
+                namespace,
+                ..
+            },
         documents_root,
-        ..
     } = suite;
     drop(service);
     if arguments.keep {
