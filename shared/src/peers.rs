@@ -141,3 +141,23 @@ impl PeerChannel {
         Ok(request)
     }
 }
+
+/// Milliseconds before the next call to a peer after `attempts` failures:
+/// 500, 1000, 2000, ... capped at a minute (retry workers keep it in the
+/// database with their lease).
+pub fn retry_backoff_millis(attempts: i32) -> i64 {
+    let exponent = u32::try_from(attempts.clamp(0, 10)).unwrap_or(0);
+    500_i64.saturating_mul(2_i64.pow(exponent)).min(60_000)
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::retry_backoff_millis;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let delays: Vec<i64> = (0..12).map(retry_backoff_millis).collect();
+        assert_eq!(delays[..4], [500, 1000, 2000, 4000]);
+        assert_eq!(delays[11], 60_000);
+    }
+}

@@ -92,7 +92,8 @@ pub const SUITE: &[ServiceTopology] = &[
             name: "ledger",
             topics: &[ORDER_EVENTS, BILLING_EVENTS, PAYMENT_EVENTS],
         }],
-        calls: &[],
+        // Disputes resolved by a credit note ask billing for it.
+        calls: &["billing"],
     },
     ServiceTopology {
         service: "reporting",

@@ -5,37 +5,45 @@
 use std::time::Duration;
 
 use prost::Message;
-use rdkafka::producer::FutureProducer;
-use tonic::Request;
 use tonic::transport::Channel;
 
-use crate::kafka::{self, ReadRecord};
-use crate::process::ServiceProcess;
-use crate::{TestDatabase, unique_suffix};
+use crate::TestDatabase;
+use crate::kafka::ReadRecord;
+pub use crate::suite::money;
+use crate::suite::{ServiceSuite, new_namespace};
 use otc_proto::collections::credit_limit_service_client::CreditLimitServiceClient;
 use otc_proto::collections::credit_service_client::CreditServiceClient;
+use otc_proto::collections::dispute_service_client::DisputeServiceClient;
 use otc_proto::collections::ledger_service_client::LedgerServiceClient;
+use otc_proto::collections::promise_service_client::PromiseServiceClient;
+use otc_proto::collections::write_off_service_client::WriteOffServiceClient;
 use otc_proto::events as proto;
-use otc_proto::types::Money;
-use otc_shared::auth::Role;
 use otc_shared::kafka::topics;
 
 pub const CUSTOMER_CREDIT_RELEASED: &str = "otc.collections.v1.CustomerCreditReleased";
 pub const CUSTOMER_CREDIT_HELD: &str = "otc.collections.v1.CustomerCreditHeld";
+pub const DISPUTE_OPENED: &str = "otc.collections.v1.DisputeOpened";
+pub const DISPUTE_RESOLVED: &str = "otc.collections.v1.DisputeResolved";
+pub const WRITE_OFF_APPROVED: &str = "otc.collections.v1.WriteOffApproved";
+pub const PROMISE_TO_PAY_RECORDED: &str = "otc.collections.v1.PromiseToPayRecorded";
+pub const PROMISE_KEPT: &str = "otc.collections.v1.PromiseKept";
+pub const PROMISE_BROKEN: &str = "otc.collections.v1.PromiseBroken";
 
 pub struct CollectionsSuite {
-    pub tenant: String,
-    pub database: TestDatabase,
-    pub service: ServiceProcess,
-    pub namespace: String,
-    pub channel: Channel,
-    producer: FutureProducer,
+    pub suite: ServiceSuite,
 }
 
-pub fn money(amount: &str, currency: &str) -> Money {
-    Money {
-        amount: amount.into(),
-        currency_code: currency.into(),
+impl std::ops::Deref for CollectionsSuite {
+    type Target = ServiceSuite;
+
+    fn deref(&self) -> &ServiceSuite {
+        &self.suite
+    }
+}
+
+impl std::ops::DerefMut for CollectionsSuite {
+    fn deref_mut(&mut self) -> &mut ServiceSuite {
+        &mut self.suite
     }
 }
 
@@ -66,28 +74,13 @@ impl CollectionsSuite {
     /// adds `OTC_*` variables.
     pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create(prefix).await.unwrap();
-        let namespace = format!("t{}.", unique_suffix());
-        Self::start_on(database, &namespace, extra).await
+        Self::start_on(database, &new_namespace(), extra).await
     }
 
     /// Starts collections on `database` and the topics of `namespace`.
     pub async fn start_on(database: TestDatabase, namespace: &str, extra: &[(&str, &str)]) -> Self {
-        let mut environment = vec![
-            ("OTC_KAFKA__TOPIC_NAMESPACE", namespace),
-            ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
-        ];
-        environment.extend_from_slice(extra);
-        let service = ServiceProcess::start("collections", &database.url, &environment)
-            .await
-            .unwrap();
-        let channel = service.channel().await.unwrap();
         Self {
-            tenant: format!("acme{}", &unique_suffix()[..6]),
-            database,
-            service,
-            namespace: namespace.to_owned(),
-            channel,
-            producer: kafka::producer().unwrap(),
+            suite: ServiceSuite::start("collections", database, namespace, extra).await,
         }
     }
 
@@ -103,12 +96,69 @@ impl CollectionsSuite {
         LedgerServiceClient::new(self.channel.clone())
     }
 
-    pub fn as_role<T>(&self, message: T, role: Role) -> Request<T> {
-        crate::billing::request(message, &self.tenant, &[role])
+    pub fn disputes(&self) -> DisputeServiceClient<Channel> {
+        DisputeServiceClient::new(self.channel.clone())
     }
 
-    pub fn topic(&self, name: &str) -> String {
-        format!("{}{name}", self.namespace)
+    pub fn write_offs(&self) -> WriteOffServiceClient<Channel> {
+        WriteOffServiceClient::new(self.channel.clone())
+    }
+
+    pub fn promises(&self) -> PromiseServiceClient<Channel> {
+        PromiseServiceClient::new(self.channel.clone())
+    }
+
+    /// A request of the suite's tenant by the user `subject` with `roles`
+    /// (segregation of duties is between people, not roles).
+    pub fn as_user<T>(
+        &self,
+        message: T,
+        subject: &str,
+        roles: &[otc_shared::auth::Role],
+    ) -> tonic::Request<T> {
+        let token = crate::local_token_issuer()
+            .mint(
+                &crate::tenant(&self.tenant),
+                subject,
+                roles,
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+    }
+
+    /// A short payment's deduction as payments publishes it; `event_id`
+    /// redelivers under the same id.
+    pub async fn deduction_taken(
+        &self,
+        deduction_id: &str,
+        invoice_id: &str,
+        customer_id: &str,
+        amount: &str,
+        reason: &str,
+        event_id: Option<&str>,
+    ) -> String {
+        let taken = proto::DeductionTaken {
+            deduction_id: deduction_id.into(),
+            application_id: uuid::Uuid::now_v7().to_string(),
+            receipt_id: uuid::Uuid::now_v7().to_string(),
+            customer_id: customer_id.into(),
+            invoice_id: invoice_id.into(),
+            amount: Some(money(amount, "EUR")),
+            reason: reason.into(),
+        };
+        self.publish(
+            topics::PAYMENT_EVENTS,
+            "otc.payments.v1.DeductionTaken",
+            customer_id,
+            &taken,
+            event_id,
+        )
+        .await
     }
 
     /// Publishes as the named service would; `event_id` redelivers an
@@ -126,12 +176,11 @@ impl CollectionsSuite {
             topics::PAYMENT_EVENTS => "/otc/payments",
             _ => "/otc/order",
         };
-        kafka::publish_event(
-            &self.producer,
-            &self.topic(topic),
+        self.publish_as(
+            &self.tenant,
+            topic,
             event_type,
             source,
-            &self.tenant,
             key,
             message,
             event_id,
@@ -347,26 +396,8 @@ impl CollectionsSuite {
         expected: usize,
         timeout: Duration,
     ) -> Vec<ReadRecord> {
-        kafka::events_of_type(
-            &self.topic(topics::COLLECTIONS_EVENTS),
-            event_type,
-            expected,
-            timeout,
-        )
-        .await
-    }
-
-    /// A scalar query over every tenant's rows.
-    pub async fn scalar<T>(&self, query: &str) -> T
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
-    {
-        self.database.scalar(query).await
-    }
-
-    /// Polls a scalar count until it reaches `expected`.
-    pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {
-        self.database.wait_for_count(query, expected, timeout).await
+        self.events(topics::COLLECTIONS_EVENTS, event_type, expected, timeout)
+            .await
     }
 
     /// Waits until the ledger consumer has applied (or skipped as

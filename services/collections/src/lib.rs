@@ -1,7 +1,10 @@
-//! Collections service, first slice: the AR sub-ledger (open items and the
-//! movements they are the sum of, from billing and payment events) and
-//! credit control (limits, exposure with unbilled orders, `CheckCredit`,
-//! holds and releases told to the order service).
+//! Collections service: the AR sub-ledger (open items and the movements
+//! they are the sum of, from billing and payment events), credit control
+//! (limits, exposure with unbilled orders, `CheckCredit`, holds and
+//! releases told to the order service), disputes (resolved by a credit
+//! note billing issues, see [`resolution`], a write-off or a rejection)
+//! write-offs with approval, and promises to pay (kept or broken, see
+//! [`promise_check`]).
 //!
 //! Reads top-down: [`install`] wires the gRPC [`api`] and the ledger
 //! consumer in [`events`] onto the shared runtime; they run [`commands`]
@@ -12,13 +15,19 @@ pub mod api;
 pub mod commands;
 pub mod domain;
 pub mod events;
+pub mod promise_check;
+pub mod resolution;
 pub mod store;
 
 use otc_proto::collections::credit_limit_service_server::CreditLimitServiceServer;
 use otc_proto::collections::credit_service_server::CreditServiceServer;
+use otc_proto::collections::dispute_service_server::DisputeServiceServer;
 use otc_proto::collections::ledger_service_server::LedgerServiceServer;
+use otc_proto::collections::promise_service_server::PromiseServiceServer;
+use otc_proto::collections::write_off_service_server::WriteOffServiceServer;
 use otc_shared::inbox::InboxConsumer;
 use otc_shared::kafka::topics;
+use otc_shared::peers::PeerChannel;
 use otc_shared::runtime::{Application, ServiceDefinition};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -33,6 +42,11 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
 /// Adds the collections service's own parts to the shared skeleton.
 pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let context = application.context().clone();
+    let settings = application.settings().clone();
+    // Disputes resolved by credit note ask billing for it (topology: collections calls billing).
+    let billing =
+        PeerChannel::connect_lazy(SERVICE.name, "billing", &settings.peers, &settings.auth)?;
+    let resolver = resolution::DisputeResolver::new(context.pool.clone(), billing);
     let auth = context.auth.clone();
     application.add_grpc_service(CreditServiceServer::with_interceptor(
         api::credit::CreditApi::new(context.pool.clone()),
@@ -44,6 +58,18 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     ));
     application.add_grpc_service(LedgerServiceServer::with_interceptor(
         api::ledger::LedgerApi::new(context.pool.clone()),
+        auth.clone(),
+    ));
+    application.add_grpc_service(DisputeServiceServer::with_interceptor(
+        api::disputes::DisputeApi::new(context.pool.clone(), resolver.clone()),
+        auth.clone(),
+    ));
+    application.add_grpc_service(WriteOffServiceServer::with_interceptor(
+        api::write_offs::WriteOffApi::new(context.pool.clone()),
+        auth.clone(),
+    ));
+    application.add_grpc_service(PromiseServiceServer::with_interceptor(
+        api::promises::PromiseApi::new(context.pool.clone()),
         auth,
     ));
     application.add_consumer(InboxConsumer::new(
@@ -59,5 +85,8 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         context.producer.clone(),
         events::consumer::Ledger,
     ));
+    let promise_check = promise_check::PromiseCheck::new(context.pool.clone());
+    application.add_background_task("dispute resolver", move |shutdown| resolver.run(shutdown));
+    application.add_background_task("promise check", move |shutdown| promise_check.run(shutdown));
     Ok(())
 }

@@ -26,7 +26,6 @@ const CHANNEL: &str = "otc_order_credit_check";
 /// A claimed order is not claimed again for this long (a crashed worker's
 /// claims come back after it).
 const LEASE_MILLIS: i64 = 30_000;
-const MAX_BACKOFF_MILLIS: i64 = 60_000;
 /// Claimed batches worked on at once by one worker.
 const PARALLEL_BATCHES: usize = 3;
 
@@ -38,13 +37,7 @@ pub struct CreditChecker {
     concurrency: usize,
 }
 
-/// Milliseconds before the next attempt after `attempts` failures: 500, 1000, 2000, ... 60000.
-pub fn backoff_millis(attempts: i32) -> i64 {
-    let exponent = u32::try_from(attempts.clamp(0, 10)).unwrap_or(0);
-    500_i64
-        .saturating_mul(2_i64.pow(exponent))
-        .min(MAX_BACKOFF_MILLIS)
-}
+use otc_shared::peers::retry_backoff_millis as backoff_millis;
 
 fn format_money(money: Option<&otc_proto::types::Money>) -> String {
     money.map_or_else(
@@ -314,17 +307,5 @@ impl CreditChecker {
         }
         tracing::info!("credit worker stopped");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_a_minute() {
-        let delays: Vec<i64> = (0..12).map(backoff_millis).collect();
-        assert_eq!(delays[..4], [500, 1000, 2000, 4000]);
-        assert_eq!(delays[11], 60_000);
     }
 }

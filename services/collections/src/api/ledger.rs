@@ -1,6 +1,7 @@
 //! `otc.collections.v1.LedgerService`: balances, open items and movements.
 
 use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -8,8 +9,10 @@ use uuid::Uuid;
 use super::{Fields, begin, commit, read_error, views};
 use crate::commands::today;
 use crate::store::customers;
+use crate::store::disputes;
 use crate::store::movements::{self, MovementFilter};
 use crate::store::open_items::{self, ItemFilter};
+use crate::store::promises;
 use otc_proto::collections as wire;
 use otc_proto::collections::ledger_service_server::LedgerService;
 use otc_proto::types::PageInfo;
@@ -39,6 +42,32 @@ fn overdue_cutoff(today: NaiveDate, days: u32) -> Option<NaiveDate> {
         return None;
     }
     today.checked_sub_days(Days::new(u64::from(days) - 1))
+}
+
+/// The items as wire messages, each with what open disputes contest on it
+/// and whether a promise to pay covers it.
+async fn item_views(
+    tx: &mut crate::store::Tx,
+    items: &[open_items::ItemRow],
+    today: NaiveDate,
+) -> Result<Vec<wire::OpenItem>, Status> {
+    let ids: Vec<Uuid> = items.iter().map(|item| item.id).collect();
+    let disputed = disputes::disputed_amounts(tx, &ids)
+        .await
+        .map_err(read_error)?;
+    let promised = promises::promised_items(tx, &ids)
+        .await
+        .map_err(read_error)?;
+    Ok(items
+        .iter()
+        .map(|item| {
+            let contested = disputed
+                .iter()
+                .find(|(id, _)| *id == item.id)
+                .map_or(Decimal::ZERO, |(_, amount)| *amount);
+            views::open_item(item, today, contested, promised.contains(&item.id))
+        })
+        .collect())
 }
 
 fn earliest(first: Option<NaiveDate>, second: Option<NaiveDate>) -> Option<NaiveDate> {
@@ -81,16 +110,14 @@ impl LedgerService for LedgerApi {
         let items = open_items::page(&mut tx, &filter, limit, after)
             .await
             .map_err(read_error)?;
+        let views_of_items = item_views(&mut tx, &items, today).await?;
         commit(tx).await?;
         let ids: Vec<Uuid> = items.iter().map(|item| item.id).collect();
         Ok(Response::new(wire::CustomerLedger {
             customer_id: customer_id.to_string(),
             customer_name: customer.map(|row| row.legal_name).unwrap_or_default(),
             balances: balances.iter().map(views::balance).collect(),
-            open_items: items
-                .iter()
-                .map(|item| views::open_item(item, today))
-                .collect(),
+            open_items: views_of_items,
             page: page_info(&ids, limit),
             parked_movements: u32::try_from(parked).unwrap_or(u32::MAX),
         }))
@@ -127,13 +154,11 @@ impl LedgerService for LedgerApi {
         let items = open_items::page(&mut tx, &filter, limit, after)
             .await
             .map_err(read_error)?;
+        let views_of_items = item_views(&mut tx, &items, today).await?;
         commit(tx).await?;
         let ids: Vec<Uuid> = items.iter().map(|item| item.id).collect();
         Ok(Response::new(wire::ListOpenItemsResponse {
-            items: items
-                .iter()
-                .map(|item| views::open_item(item, today))
-                .collect(),
+            items: views_of_items,
             page: page_info(&ids, limit),
         }))
     }

@@ -2,9 +2,13 @@
 //! caller's tenant, runs a command or a read and maps the outcome to the wire.
 
 pub mod credit;
+pub mod dispute_views;
+pub mod disputes;
 pub mod ledger;
 pub mod limits;
+pub mod promises;
 pub mod views;
+pub mod write_offs;
 
 use otc_shared::auth::Principal;
 

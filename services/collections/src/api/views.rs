@@ -31,7 +31,14 @@ fn item_status(open: Decimal) -> &'static str {
     }
 }
 
-pub fn open_item(item: &ItemRow, today: NaiveDate) -> wire::OpenItem {
+/// `disputed`: what open disputes contest on the item (zero when none);
+/// `promised`: whether an open promise to pay covers it.
+pub fn open_item(
+    item: &ItemRow,
+    today: NaiveDate,
+    disputed: Decimal,
+    promised: bool,
+) -> wire::OpenItem {
     wire::OpenItem {
         item_id: item.id.to_string(),
         kind: wire_name(&item.kind),
@@ -47,6 +54,9 @@ pub fn open_item(item: &ItemRow, today: NaiveDate) -> wire::OpenItem {
         due_date: item.due_date.to_string(),
         days_overdue: days_overdue(item, today),
         status: item_status(item.open_amount).to_owned(),
+        disputed_amount: Some(money(disputed, &item.currency)),
+        disputed: disputed > Decimal::ZERO,
+        promised,
     }
 }
 

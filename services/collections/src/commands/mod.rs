@@ -5,8 +5,11 @@
 
 pub mod check;
 pub mod credit_control;
+pub mod disputes;
 pub mod ledger;
 pub mod limits;
+pub mod promises;
+pub mod write_offs;
 
 pub use otc_shared::grpc::CommandError;
 

@@ -1,13 +1,13 @@
 //! The ledger consumer of `otc.order.events.v1`, `otc.billing.events.v1`
 //! and `otc.payment.events.v1`: each event's effect on the sub-ledger or on
-//! the unbilled orders, then a credit re-assessment of the customers it
+//! the unbilled orders (or the dispute a deduction opens), then a credit re-assessment of the customers it
 //! touched, all in the inbox transaction (applied once, with its events).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{documents, orders};
+use super::{deductions, documents, orders};
 use crate::commands::credit_control;
 use otc_shared::TenantId;
 use otc_shared::event_fields::tenant_of;
@@ -27,6 +27,7 @@ pub const DEBIT_NOTE_ISSUED: &str = "otc.billing.v1.DebitNoteIssued";
 pub const CREDIT_NOTE_ISSUED: &str = "otc.billing.v1.CreditNoteIssued";
 pub const PAYMENT_APPLIED: &str = "otc.payments.v1.PaymentApplied";
 pub const PAYMENT_UNAPPLIED: &str = "otc.payments.v1.PaymentUnapplied";
+pub const DEDUCTION_TAKEN: &str = "otc.payments.v1.DeductionTaken";
 
 pub type Tx = Transaction<'static, Postgres>;
 
@@ -94,6 +95,7 @@ async fn route(
             | CREDIT_NOTE_ISSUED
             | PAYMENT_APPLIED
             | PAYMENT_UNAPPLIED
+            | DEDUCTION_TAKEN
     );
     if !follows {
         return Ok(None);
@@ -111,8 +113,13 @@ async fn route(
         INVOICE_ISSUED => documents::invoice_issued(tx, &event).await?,
         DEBIT_NOTE_ISSUED => documents::debit_note_issued(tx, &event).await?,
         CREDIT_NOTE_ISSUED => documents::credit_note_issued(tx, &event).await?,
-        PAYMENT_APPLIED => documents::payment_applied(tx, &event).await?,
+        PAYMENT_APPLIED => {
+            let touched = documents::payment_applied(tx, &event).await?;
+            deductions::promises_on_cash(tx, &event).await?;
+            touched
+        }
         PAYMENT_UNAPPLIED => documents::payment_unapplied(tx, &event).await?,
+        DEDUCTION_TAKEN => deductions::deduction_taken(tx, &event).await?,
         _ => Touched::new(),
     };
     Ok(Some(touched))

@@ -2,6 +2,7 @@
 //! credit events this service publishes.
 
 pub mod consumer;
+pub mod deductions;
 pub mod documents;
 pub mod orders;
 pub mod outgoing;

@@ -81,3 +81,138 @@ pub fn customer_credit_held(
         },
     )
 }
+
+pub fn dispute_opened(
+    tenant: &TenantId,
+    dispute: &crate::store::disputes::DisputeRow,
+    item_ids: &[Uuid],
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "DisputeOpened",
+        dispute.customer_id,
+        &proto::DisputeOpened {
+            dispute_id: dispute.id.to_string(),
+            customer_id: dispute.customer_id.to_string(),
+            invoice_id: item_ids.first().map(Uuid::to_string).unwrap_or_default(),
+            reason_code: dispute.reason_code.to_uppercase(),
+            amount: Some(money(dispute.amount, &dispute.currency)),
+            invoice_ids: item_ids.iter().map(Uuid::to_string).collect(),
+            source: dispute.source.to_uppercase(),
+            deduction_id: dispute
+                .deduction_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            owner: dispute.owner.clone(),
+            sla_due_date: dispute.sla_due_date.to_string(),
+        },
+    )
+}
+
+pub struct Resolution<'a> {
+    pub resolution: &'a str,
+    pub resolved_by: &'a str,
+    pub credit_note_ids: Vec<String>,
+    pub write_off_ids: Vec<String>,
+}
+
+pub fn dispute_resolved(
+    tenant: &TenantId,
+    dispute: &crate::store::disputes::DisputeRow,
+    resolution: Resolution<'_>,
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "DisputeResolved",
+        dispute.customer_id,
+        &proto::DisputeResolved {
+            dispute_id: dispute.id.to_string(),
+            customer_id: dispute.customer_id.to_string(),
+            resolution: resolution.resolution.to_uppercase(),
+            amount: Some(money(dispute.amount, &dispute.currency)),
+            credit_note_ids: resolution.credit_note_ids,
+            write_off_ids: resolution.write_off_ids,
+            resolved_by: resolution.resolved_by.to_owned(),
+        },
+    )
+}
+
+pub fn write_off_approved(
+    tenant: &TenantId,
+    write_off: &crate::store::write_offs::WriteOffRow,
+    approved_by: &str,
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "WriteOffApproved",
+        write_off.customer_id,
+        &proto::WriteOffApproved {
+            write_off_id: write_off.id.to_string(),
+            customer_id: write_off.customer_id.to_string(),
+            invoice_id: write_off.item_id.to_string(),
+            amount: Some(money(write_off.amount, &write_off.currency)),
+            approved_by: approved_by.to_owned(),
+        },
+    )
+}
+
+pub fn promise_to_pay_recorded(
+    tenant: &TenantId,
+    promise: &crate::store::promises::PromiseRow,
+    item_ids: &[Uuid],
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "PromiseToPayRecorded",
+        promise.customer_id,
+        &proto::PromiseToPayRecorded {
+            promise_id: promise.id.to_string(),
+            customer_id: promise.customer_id.to_string(),
+            invoice_ids: item_ids.iter().map(Uuid::to_string).collect(),
+            amount: Some(money(promise.amount, &promise.currency)),
+            promised_date: promise.promised_date.to_string(),
+        },
+    )
+}
+
+pub fn promise_kept(
+    tenant: &TenantId,
+    promise: &crate::store::promises::PromiseRow,
+    item_ids: &[Uuid],
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "PromiseKept",
+        promise.customer_id,
+        &proto::PromiseKept {
+            promise_id: promise.id.to_string(),
+            customer_id: promise.customer_id.to_string(),
+            invoice_ids: item_ids.iter().map(Uuid::to_string).collect(),
+            amount: Some(money(promise.amount, &promise.currency)),
+            paid: Some(money(promise.paid, &promise.currency)),
+            promised_date: promise.promised_date.to_string(),
+        },
+    )
+}
+
+pub fn promise_broken(
+    tenant: &TenantId,
+    promise: &crate::store::promises::PromiseRow,
+    item_ids: &[Uuid],
+    as_of: chrono::NaiveDate,
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "PromiseBroken",
+        promise.customer_id,
+        &proto::PromiseBroken {
+            promise_id: promise.id.to_string(),
+            customer_id: promise.customer_id.to_string(),
+            invoice_ids: item_ids.iter().map(Uuid::to_string).collect(),
+            amount: Some(money(promise.amount, &promise.currency)),
+            paid: Some(money(promise.paid, &promise.currency)),
+            promised_date: promise.promised_date.to_string(),
+            as_of: as_of.to_string(),
+        },
+    )
+}

@@ -4,8 +4,12 @@
 
 pub mod credit;
 pub mod customers;
+pub mod disputes;
 pub mod movements;
 pub mod open_items;
 pub mod orders;
+pub mod promises;
+pub mod settings;
+pub mod write_offs;
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
