@@ -559,3 +559,55 @@ async fn direct_debit_runs_from_mandate_to_pain008_and_camt054_settles_and_retur
     assert_eq!(reversed.len(), 1);
     suite.assert_cash_balances().await;
 }
+
+#[tokio::test]
+async fn the_statement_import_command_reports_each_statement_and_refuses_a_bad_file_whole() {
+    let suite = PaymentsSuite::start("pay_cli", &[]).await;
+    let token = otc_testkit::token(&suite.tenant, &[Role::CashApplicationSpecialist]).unwrap();
+    let directory = std::env::temp_dir().join(format!("otc-cli-{}", id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let good = directory.join("good.xml");
+    let lines = vec![
+        Line::credit("C1", "10.00", "A", "DE02120300000000202051", "x"),
+        Line::credit("C2", "20.00", "B", "DE02120300000000202051", "y"),
+    ];
+    std::fs::write(&good, camt053("STMT-CLI", OWN_IBAN, dec("0"), &lines)).unwrap();
+    let bad = directory.join("bad.xml");
+    std::fs::write(
+        &bad,
+        camt053("STMT-CLI-BAD", OWN_IBAN, dec("0"), &lines).replacen(
+            "20.00</Amt>",
+            "2x.00</Amt>",
+            1,
+        ),
+    )
+    .unwrap();
+    let command = otc_testkit::process::binary_path("statement-import").unwrap();
+    let run = |files: Vec<std::path::PathBuf>| {
+        std::process::Command::new(&command)
+            .arg("--endpoint")
+            .arg(suite.service.grpc_url())
+            .env("OTC_TOKEN", &token)
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    // One bad file among good ones: nothing at all is sent.
+    let refused = run(vec![good.clone(), bad.clone()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("bad.xml"));
+    let receipts: i64 = suite.scalar("SELECT count(*) FROM receipts").await;
+    assert_eq!(receipts, 0);
+    // Reported on stdout even through a pipe (no progress bar is drawn).
+    let imported = run(vec![good.clone()]);
+    assert!(imported.status.success(), "{imported:?}");
+    let report = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        report.contains("STMT-CLI") && report.contains("imported: 2 receipts"),
+        "{report}"
+    );
+    let again = run(vec![good]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already imported"));
+    let receipts: i64 = suite.scalar("SELECT count(*) FROM receipts").await;
+    assert_eq!(receipts, 2);
+}

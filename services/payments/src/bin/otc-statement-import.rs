@@ -3,6 +3,9 @@
 //! checked here first, so a malformed file is reported with its line or
 //! element before anything is sent; the service imports each statement once.
 
+// A command-line tool: its report is its standard output.
+#![allow(clippy::print_stdout)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -82,6 +85,12 @@ fn check(arguments: &Arguments) -> Result<Vec<Checked>, String> {
     Ok(checked)
 }
 
+/// Prints above the progress bar; on a pipe (no bar drawn) just prints, so
+/// the report is never lost.
+fn say(bar: &ProgressBar, line: String) {
+    bar.suspend(|| println!("{line}"));
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let arguments = Arguments::parse();
@@ -139,28 +148,38 @@ async fn main() -> ExitCode {
         match client.import_statement(request).await {
             Ok(response) => {
                 for statement in response.into_inner().statements {
-                    bar.println(format!(
-                        "{}: statement {} ({}) {}: {} receipts, {} applied automatically, {} to the exception queue, {} direct debits settled, {} returned",
-                        file.path.display(),
-                        statement.statement_id,
-                        statement.account,
-                        if statement.imported { "imported" } else { "already imported, skipped" },
-                        statement.receipts,
-                        statement.auto_applied,
-                        statement.exceptions,
-                        statement.collections_settled,
-                        statement.returns,
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "{}: statement {} ({}) {}: {} receipts, {} applied automatically, {} to the exception queue, {} direct debits settled, {} returned",
+                            file.path.display(),
+                            statement.statement_id,
+                            statement.account,
+                            if statement.imported {
+                                "imported"
+                            } else {
+                                "already imported, skipped"
+                            },
+                            statement.receipts,
+                            statement.auto_applied,
+                            statement.exceptions,
+                            statement.collections_settled,
+                            statement.returns,
+                        ),
+                    );
                 }
             }
             Err(status) => {
                 failed = true;
-                bar.println(format!(
-                    "{}: refused ({:?}): {}",
-                    file.path.display(),
-                    status.code(),
-                    status.message()
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "{}: refused ({:?}): {}",
+                        file.path.display(),
+                        status.code(),
+                        status.message()
+                    ),
+                );
             }
         }
         bar.inc(u64::try_from(file.lines).unwrap_or(0));
