@@ -122,6 +122,13 @@ pub fn page(
     Ok((size, after))
 }
 
+/// The page info of an answer whose rows have these (keyset) ids.
+pub fn page_info(ids: &[Uuid], limit: i64) -> otc_proto::types::PageInfo {
+    otc_proto::types::PageInfo {
+        next_page_token: next_page_token(ids, limit),
+    }
+}
+
 pub fn next_page_token(ids: &[Uuid], limit: i64) -> String {
     if i64::try_from(ids.len()).unwrap_or(0) < limit {
         return String::new();

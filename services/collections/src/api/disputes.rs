@@ -17,10 +17,9 @@ use crate::store::settings;
 use crate::store::write_offs;
 use otc_proto::collections as wire;
 use otc_proto::collections::dispute_service_server::DisputeService;
-use otc_proto::types::PageInfo;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, non_empty, page, required_uuid};
+use otc_shared::grpc::{non_empty, page, required_uuid};
 
 const STATES: [&str; 5] = [
     "open",
@@ -213,9 +212,7 @@ impl DisputeService for DisputeApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListDisputesResponse {
             disputes,
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 

@@ -15,9 +15,8 @@ use crate::store::open_items::{self, ItemFilter};
 use crate::store::promises;
 use otc_proto::collections as wire;
 use otc_proto::collections::ledger_service_server::LedgerService;
-use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, non_empty, page, required_uuid};
+use otc_shared::grpc::{non_empty, page, required_uuid};
 
 pub struct LedgerApi {
     pool: PgPool,
@@ -27,12 +26,6 @@ impl LedgerApi {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
-}
-
-fn page_info(ids: &[Uuid], limit: i64) -> Option<PageInfo> {
-    Some(PageInfo {
-        next_page_token: next_page_token(ids, limit),
-    })
 }
 
 /// Items at least `days` past due on `today` are due before
@@ -118,7 +111,7 @@ impl LedgerService for LedgerApi {
             customer_name: customer.map(|row| row.legal_name).unwrap_or_default(),
             balances: balances.iter().map(views::balance).collect(),
             open_items: views_of_items,
-            page: page_info(&ids, limit),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
             parked_movements: u32::try_from(parked).unwrap_or(u32::MAX),
         }))
     }
@@ -159,7 +152,7 @@ impl LedgerService for LedgerApi {
         let ids: Vec<Uuid> = items.iter().map(|item| item.id).collect();
         Ok(Response::new(wire::ListOpenItemsResponse {
             items: views_of_items,
-            page: page_info(&ids, limit),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 
@@ -185,7 +178,7 @@ impl LedgerService for LedgerApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListLedgerMovementsResponse {
             movements: rows.iter().map(views::movement).collect(),
-            page: page_info(&ids, limit),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 }

@@ -13,9 +13,9 @@ use crate::store::Tx;
 use crate::store::credit as store;
 use otc_proto::collections as wire;
 use otc_proto::collections::credit_limit_service_server::CreditLimitService;
-use otc_proto::types::{PageInfo, PageRequest};
+use otc_proto::types::PageRequest;
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, page, required_uuid};
+use otc_shared::grpc::{page, required_uuid};
 
 /// The longest overdue allowance a policy may set (ten years).
 const MAX_OVERDUE_HOLD_DAYS: u32 = 3650;
@@ -52,9 +52,7 @@ async fn profile(
     let ids: Vec<Uuid> = history.iter().map(|row| row.id).collect();
     let mut message = views::profile(customer_id, &terms, &current, &standing);
     message.history = history.iter().map(views::limit_change).collect();
-    message.history_page = Some(PageInfo {
-        next_page_token: next_page_token(&ids, limit),
-    });
+    message.history_page = Some(otc_shared::grpc::page_info(&ids, limit));
     Ok(message)
 }
 

@@ -13,9 +13,8 @@ use crate::store::Tx;
 use crate::store::promises::{self as store, PromiseRow};
 use otc_proto::collections as wire;
 use otc_proto::collections::promise_service_server::PromiseService;
-use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, non_empty, page, required_uuid};
+use otc_shared::grpc::{non_empty, page, required_uuid};
 use otc_shared::money::column_to_proto as money;
 use otc_shared::time::to_proto as timestamp;
 
@@ -153,9 +152,7 @@ impl PromiseService for PromiseApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListPromisesResponse {
             promises,
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 

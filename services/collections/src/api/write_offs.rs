@@ -11,9 +11,8 @@ use crate::commands::write_offs::{self, WriteOffRequest};
 use crate::store::write_offs as store;
 use otc_proto::collections as wire;
 use otc_proto::collections::write_off_service_server::WriteOffService;
-use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, Principal, authorize};
-use otc_shared::grpc::{next_page_token, non_empty, page, required_uuid};
+use otc_shared::grpc::{non_empty, page, required_uuid};
 
 const STATES: [&str; 3] = ["pending_approval", "applied", "rejected"];
 
@@ -172,9 +171,7 @@ impl WriteOffService for WriteOffApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListWriteOffsResponse {
             write_offs: rows.iter().map(views::write_off).collect(),
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 }

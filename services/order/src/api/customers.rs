@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
-use super::{begin, commit, next_page_token, non_empty, page, parse_id, status_of};
+use super::{begin, commit, non_empty, page, parse_id, status_of};
 use crate::commands::customers::{self, CustomerInput};
 use crate::domain::Address;
 use crate::store::customers::{self as store, CustomerFilter, CustomerRecord};
@@ -12,7 +12,6 @@ use otc_proto::order::{
     CreateCustomerRequest, Customer, CustomerDetails, ExternalReference, GetCustomerRequest,
     ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
 };
-use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, authorize};
 use otc_shared::ids::CustomerId;
 
@@ -179,9 +178,7 @@ impl CustomerService for CustomerApi {
         let uuids: Vec<uuid::Uuid> = ids.iter().map(CustomerId::as_uuid).collect();
         Ok(Response::new(ListCustomersResponse {
             customers,
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&uuids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&uuids, limit)),
         }))
     }
 }

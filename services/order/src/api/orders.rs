@@ -4,8 +4,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use super::{
-    begin, commit, database_status, invalid_argument, next_page_token, non_empty, page, parse_id,
-    status_of,
+    begin, commit, database_status, invalid_argument, non_empty, page, parse_id, status_of,
 };
 use crate::commands::orders::{self as order_commands, PlacementOutcome};
 use crate::commands::shipments::{ShipmentLineRequest, ShipmentRequest, record_shipment};
@@ -21,7 +20,6 @@ use otc_proto::order::{
     ListOrdersRequest, ListOrdersResponse, Order, OrderLine, RecordShipmentRequest,
     RecordShipmentResponse, ReleaseCreditHoldRequest, Shipment, ShipmentLineInput, discount,
 };
-use otc_proto::types::PageInfo;
 use otc_shared::auth::{Permission, authorize};
 use otc_shared::ids::{CustomerId, OrderId};
 
@@ -241,9 +239,7 @@ impl OrderService for OrderApi {
         let uuids: Vec<uuid::Uuid> = ids.iter().map(OrderId::as_uuid).collect();
         Ok(Response::new(ListOrdersResponse {
             orders,
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&uuids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&uuids, limit)),
         }))
     }
 

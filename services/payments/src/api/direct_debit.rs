@@ -10,10 +10,9 @@ use crate::direct_debit::store::{self, BatchRow, CollectionRow, CreditorRow, Man
 use crate::store::customers;
 use otc_proto::payments as wire;
 use otc_proto::payments::direct_debit_service_server::DirectDebitService;
-use otc_proto::types::PageInfo;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, page, required_uuid};
+use otc_shared::grpc::{page, required_uuid};
 use otc_shared::money::column_to_proto as money;
 
 pub struct DirectDebitApi {
@@ -224,9 +223,7 @@ impl DirectDebitService for DirectDebitApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListMandatesResponse {
             mandates: rows.iter().map(mandate).collect(),
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 
@@ -332,9 +329,7 @@ impl DirectDebitService for DirectDebitApi {
         commit(tx).await?;
         Ok(Response::new(wire::ListBatchesResponse {
             batches: rows.iter().map(|row| batch(row, &items)).collect(),
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 

@@ -20,7 +20,7 @@ use otc_proto::payments::payment_service_server::PaymentService;
 use otc_proto::types::PageInfo;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::auth::{Permission, authorize};
-use otc_shared::grpc::{next_page_token, page, required_uuid};
+use otc_shared::grpc::{page, required_uuid};
 use otc_shared::money::column_to_proto as money;
 
 /// The largest statement file accepted (a month of a busy account in
@@ -39,9 +39,7 @@ impl PaymentApi {
 
 fn receipt_page(rows: &[receipts::ReceiptRow], limit: i64) -> PageInfo {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    PageInfo {
-        next_page_token: next_page_token(&ids, limit),
-    }
+    otc_shared::grpc::page_info(&ids, limit)
 }
 
 fn allocations(fields: &mut Fields, wire: &[wire::Allocation]) -> Vec<PlannedAllocation> {
@@ -279,9 +277,7 @@ impl PaymentService for PaymentApi {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         Ok(Response::new(wire::ListApplicationsResponse {
             applications: rows.iter().map(view::application).collect(),
-            page: Some(PageInfo {
-                next_page_token: next_page_token(&ids, limit),
-            }),
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 
