@@ -15,6 +15,7 @@ use crate::store::customers::{self, MasterData};
 use crate::store::orders::{self, HoldOutcome, OrderFigures};
 use otc_proto::events as proto;
 use otc_proto::types::Money;
+use otc_shared::address::Address;
 use otc_shared::event_fields::{rejected, uuid};
 use otc_shared::inbox::HandlerError;
 
@@ -29,6 +30,13 @@ pub async fn customer_upserted(tx: &mut Tx, event: &Incoming<'_>) -> Result<Touc
             legal_name: &upserted.legal_name,
             currency: Some(upserted.currency_code.trim()).filter(|code| !code.is_empty()),
             segment: &upserted.segment,
+            tax_region: upserted.tax_region.trim(),
+            billing_address: Address::from_proto(upserted.billing_address.as_ref())
+                .map(|address| serde_json::to_value(address))
+                .transpose()
+                .map_err(|error| {
+                    HandlerError::Rejected(format!("billing_address cannot be stored: {error}"))
+                })?,
             status: &upserted.status,
             version: i64::try_from(upserted.version).unwrap_or(i64::MAX),
         },

@@ -9,6 +9,9 @@ pub struct MasterData<'a> {
     pub legal_name: &'a str,
     pub currency: Option<&'a str>,
     pub segment: &'a str,
+    pub tax_region: &'a str,
+    /// The billing address as [`otc_shared::address::Address`] JSON.
+    pub billing_address: Option<serde_json::Value>,
     pub status: &'a str,
     pub version: i64,
 }
@@ -25,12 +28,15 @@ pub struct CustomerRow {
 /// nothing. Whether it changed anything.
 pub async fn upsert(tx: &mut Tx, tenant: &str, data: &MasterData<'_>) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query_scalar!(
-        r#"INSERT INTO customers (tenant, id, legal_name, currency, segment, status, master_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        r#"INSERT INTO customers (tenant, id, legal_name, currency, segment, status, master_version,
+               tax_region, billing_address)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (tenant, id) DO UPDATE SET
                legal_name = EXCLUDED.legal_name,
                currency = EXCLUDED.currency,
                segment = EXCLUDED.segment,
+               tax_region = EXCLUDED.tax_region,
+               billing_address = EXCLUDED.billing_address,
                status = EXCLUDED.status,
                master_version = EXCLUDED.master_version,
                updated_at = now()
@@ -43,6 +49,8 @@ pub async fn upsert(tx: &mut Tx, tenant: &str, data: &MasterData<'_>) -> Result<
         data.segment,
         data.status,
         data.version,
+        data.tax_region,
+        data.billing_address,
     )
     .fetch_optional(&mut **tx)
     .await?;
