@@ -14,8 +14,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use otc_billing::delivery::{Attachment, DeliveryError, EmailSender, OutgoingEmail, WebhookSender};
-use otc_billing::settings::DeliverySettings;
+use otc_billing::workers::delivery::DEFAULT_FROM;
+use otc_delivery::{
+    Attachment, DeliveryError, DeliverySettings, EmailSender, OutgoingEmail, WebhookSender,
+};
 use otc_shared::signing::{SIGNATURE_HEADER, verify};
 use otc_testkit::mail::{messages_for, smtp_port, unique_recipient, wait_for_message};
 use secrecy::SecretString;
@@ -65,7 +67,7 @@ fn invoice_email(to: &str, message_id: &str) -> OutgoingEmail {
 
 #[tokio::test]
 async fn an_invoice_email_arrives_with_its_pdf_intact_and_exactly_once() {
-    let sender = EmailSender::from_settings(&settings_for_sink()).unwrap();
+    let sender = EmailSender::from_settings(&settings_for_sink(), DEFAULT_FROM).unwrap();
     let recipient = unique_recipient("ap");
     let email = invoice_email(&recipient, &format!("delivery-1.{recipient}"));
 
@@ -99,7 +101,7 @@ async fn an_invoice_email_arrives_with_its_pdf_intact_and_exactly_once() {
 
 #[tokio::test]
 async fn a_retried_send_carries_the_same_message_id() {
-    let sender = EmailSender::from_settings(&settings_for_sink()).unwrap();
+    let sender = EmailSender::from_settings(&settings_for_sink(), DEFAULT_FROM).unwrap();
     let recipient = unique_recipient("retry");
     let email = OutgoingEmail {
         attachment: None,
@@ -126,7 +128,7 @@ async fn a_retried_send_carries_the_same_message_id() {
 
 #[tokio::test]
 async fn a_bad_address_is_permanent_and_names_the_field() {
-    let sender = EmailSender::from_settings(&settings_for_sink()).unwrap();
+    let sender = EmailSender::from_settings(&settings_for_sink(), DEFAULT_FROM).unwrap();
     let email = invoice_email("accounts payable at customer", "bad-address.1@otc.local");
     let error = sender.send(&email).await.unwrap_err();
     assert!(
@@ -141,7 +143,7 @@ async fn an_smtp_server_that_is_not_listening_is_transient() {
     let mut settings = settings_for_sink();
     settings.smtp.port = unused_port().await;
     settings.timeout_ms = 2_000;
-    let sender = EmailSender::from_settings(&settings).unwrap();
+    let sender = EmailSender::from_settings(&settings, DEFAULT_FROM).unwrap();
     let recipient = unique_recipient("down");
     let error = sender
         .send(&invoice_email(&recipient, "down.1@otc.local"))
@@ -223,7 +225,12 @@ fn receiver(answer: StatusCode) -> Receiver {
 }
 
 fn signing_sender() -> WebhookSender {
-    WebhookSender::new(Some(SecretString::from(SECRET)), Duration::from_secs(5)).unwrap()
+    WebhookSender::new(
+        "billing",
+        Some(SecretString::from(SECRET)),
+        Duration::from_secs(5),
+    )
+    .unwrap()
 }
 
 fn invoice_payload() -> serde_json::Value {
@@ -317,7 +324,7 @@ async fn a_receiver_answering_400_is_permanent() {
 async fn without_a_secret_nothing_is_sent_and_the_setting_is_named() {
     let receiver = receiver(StatusCode::OK);
     let url = start_receiver(receiver.clone()).await;
-    let sender = WebhookSender::new(None, Duration::from_secs(5)).unwrap();
+    let sender = WebhookSender::new("billing", None, Duration::from_secs(5)).unwrap();
     let error = sender
         .send(&url, "delivery-unsigned", &invoice_payload())
         .await
@@ -342,8 +349,12 @@ async fn timeouts_and_refused_connections_are_transient_and_odd_urls_permanent()
         ..receiver(StatusCode::OK)
     };
     let slow_url = start_receiver(slow).await;
-    let impatient =
-        WebhookSender::new(Some(SecretString::from(SECRET)), Duration::from_millis(300)).unwrap();
+    let impatient = WebhookSender::new(
+        "billing",
+        Some(SecretString::from(SECRET)),
+        Duration::from_millis(300),
+    )
+    .unwrap();
     let error = impatient
         .send(&slow_url, "delivery-slow", &invoice_payload())
         .await

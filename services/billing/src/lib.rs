@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod commands;
-pub mod delivery;
 pub mod documents;
 pub mod domain;
 pub mod events;

@@ -12,16 +12,19 @@ use base64::Engine;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::email::{Attachment, OutgoingEmail};
-use crate::delivery::{Accepted, DeliveryError, EmailSender, WebhookSender, retry_delay};
 use crate::documents::store::DocumentStore;
 use crate::events::outgoing::{self, DeliveredFacts};
-use crate::settings::DeliverySettings;
 use crate::store::documents::{self, ClaimedDelivery};
 use crate::store::{customers, invoices};
+use otc_delivery::email::{Attachment, OutgoingEmail};
+use otc_delivery::{
+    Accepted, DeliveryError, DeliverySettings, EmailSender, WebhookSender, retry_delay,
+};
 use otc_shared::TenantId;
 
 const BATCH: i64 = 8;
+/// `From:` of invoice emails when `delivery.from_address` is not set.
+pub const DEFAULT_FROM: &str = "billing@otc.local";
 
 #[derive(Clone)]
 pub struct DeliveryWorker {
@@ -41,8 +44,8 @@ impl DeliveryWorker {
         Ok(Self {
             pool,
             store,
-            email: Arc::new(EmailSender::from_settings(settings)?),
-            webhook: Arc::new(WebhookSender::from_settings(settings)?),
+            email: Arc::new(EmailSender::from_settings(settings, DEFAULT_FROM)?),
+            webhook: Arc::new(WebhookSender::from_settings("billing", settings)?),
             settings: settings.clone(),
         })
     }

@@ -9,11 +9,11 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::delivery::retry_delay;
 use crate::documents::pdf::render_pdf;
 use crate::documents::store::{DocumentStore, StoreError, document_key};
 use crate::documents::view::DocumentView;
 use crate::store::{documents, invoices};
+use otc_delivery::retry_delay;
 use otc_shared::TenantId;
 
 const BATCH: i64 = 16;

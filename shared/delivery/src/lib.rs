@@ -1,12 +1,15 @@
-//! Delivery of invoice documents to customers, by email (SMTP) or by signed
-//! webhook, with every failure sorted into "retry later" or "give up".
+//! Delivery of documents to customers (billing's invoices, collections'
+//! dunning notices), by email (SMTP) or by signed webhook, with every
+//! failure sorted into "retry later" or "give up".
 
 pub mod email;
+pub mod settings;
 pub mod webhook;
 
 use std::time::Duration;
 
 pub use email::{Attachment, EmailSender, OutgoingEmail};
+pub use settings::{DeliverySettings, SmtpSecurity, SmtpSettings};
 pub use webhook::WebhookSender;
 
 /// The receiving side took responsibility for the delivery.
@@ -33,13 +36,13 @@ impl DeliveryError {
         matches!(self, Self::Transient { .. })
     }
 
-    pub(crate) fn transient(reason: impl Into<String>) -> Self {
+    pub fn transient(reason: impl Into<String>) -> Self {
         Self::Transient {
             reason: reason.into(),
         }
     }
 
-    pub(crate) fn permanent(reason: impl Into<String>) -> Self {
+    pub fn permanent(reason: impl Into<String>) -> Self {
         Self::Permanent {
             reason: reason.into(),
         }

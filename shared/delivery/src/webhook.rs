@@ -1,4 +1,4 @@
-//! Invoice webhooks: a JSON POST signed with the suite's `OTC-Signature`
+//! Webhooks: a JSON POST signed with the suite's `OTC-Signature`
 //! scheme (see `otc_shared::signing`) and carrying an `Idempotency-Key`, so
 //! the receiver can both trust the sender and drop a retried delivery.
 
@@ -9,8 +9,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Accepted, DeliveryError};
 use crate::settings::DeliverySettings;
+use crate::{Accepted, DeliveryError};
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
@@ -21,6 +21,8 @@ const RESPONSE_EXCERPT_CHARS: usize = 300;
 pub struct WebhookSender {
     client: reqwest::Client,
     secret: Option<SecretString>,
+    /// The environment variable that sets the secret, for the error.
+    secret_setting: String,
 }
 
 impl std::fmt::Debug for WebhookSender {
@@ -33,29 +35,45 @@ impl std::fmt::Debug for WebhookSender {
 }
 
 impl WebhookSender {
-    /// `timeout` bounds a whole request (connect, send, answer). Without a
-    /// secret the sender still builds, but every `send` is refused: an
-    /// unsigned invoice webhook would teach receivers to accept forgeries.
-    pub fn new(secret: Option<SecretString>, timeout: Duration) -> Result<Self, DeliveryError> {
+    /// `timeout` bounds a whole request (connect, send, answer); `service`
+    /// names the sender in the User-Agent and in the missing-secret error.
+    /// Without a secret the sender still builds, but every `send` is
+    /// refused: an unsigned webhook would teach receivers to accept
+    /// forgeries.
+    pub fn new(
+        service: &str,
+        secret: Option<SecretString>,
+        timeout: Duration,
+    ) -> Result<Self, DeliveryError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             // A redirect would re-send the signed body to wherever the
             // receiver points; the configured URL must be the final one.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "otc-billing/",
-                env!("CARGO_PKG_VERSION"),
-                " (webhook)"
+            .user_agent(format!(
+                "otc-{service}/{} (webhook)",
+                env!("CARGO_PKG_VERSION")
             ))
             .build()
             .map_err(|error| {
                 DeliveryError::permanent(format!("cannot create the webhook HTTP client: {error}"))
             })?;
-        Ok(Self { client, secret })
+        Ok(Self {
+            client,
+            secret,
+            secret_setting: format!(
+                "OTC_{}__DELIVERY__WEBHOOK_SECRET",
+                service.to_ascii_uppercase()
+            ),
+        })
     }
 
-    pub fn from_settings(settings: &DeliverySettings) -> Result<Self, DeliveryError> {
+    pub fn from_settings(
+        service: &str,
+        settings: &DeliverySettings,
+    ) -> Result<Self, DeliveryError> {
         Self::new(
+            service,
             settings.webhook_secret.clone(),
             Duration::from_millis(settings.timeout_ms),
         )
@@ -75,10 +93,11 @@ impl WebhookSender {
             .as_ref()
             .filter(|secret| !secret.expose_secret().is_empty())
             .ok_or_else(|| {
-                DeliveryError::permanent(
+                DeliveryError::permanent(format!(
                     "webhook not sent: no signing secret configured; set delivery.webhook_secret \
-                     (OTC_BILLING__DELIVERY__WEBHOOK_SECRET)",
-                )
+                     ({})",
+                    self.secret_setting
+                ))
             })?;
         let idempotency_value = HeaderValue::from_str(idempotency_key)
             .ok()

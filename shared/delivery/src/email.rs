@@ -1,5 +1,5 @@
-//! Invoice emails over SMTP (lettre): one message per delivery attempt, with
-//! the invoice PDF attached and a Message-ID that stays the same across
+//! Emails over SMTP (lettre): one message per delivery attempt, with
+//! an optional attachment (an invoice or a dunning letter PDF) and a Message-ID that stays the same across
 //! retries so a receiving system can tell a resend from a new invoice.
 
 use std::time::Duration;
@@ -10,8 +10,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use super::{Accepted, DeliveryError};
 use crate::settings::{DeliverySettings, SmtpSecurity};
+use crate::{Accepted, DeliveryError};
 
 /// One email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +34,9 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-/// Sends invoice emails through the configured SMTP server.
+/// Sends emails through the configured SMTP server.
 ///
-/// Each `send` opens its own connection (lettre's pool is off): invoice
+/// Each `send` opens its own connection (lettre's pool is off): customer
 /// mail is a trickle, and the pool would need a Tokio runtime already at
 /// construction.
 #[derive(Clone)]
@@ -58,13 +58,20 @@ impl std::fmt::Debug for EmailSender {
 }
 
 impl EmailSender {
-    /// Checks the settings and prepares the transport; connects only on `send`.
-    pub fn from_settings(settings: &DeliverySettings) -> Result<Self, DeliveryError> {
+    /// Checks the settings and prepares the transport; connects only on
+    /// `send`. `default_from` is the service's `From:` when the settings
+    /// name none.
+    pub fn from_settings(
+        settings: &DeliverySettings,
+        default_from: &str,
+    ) -> Result<Self, DeliveryError> {
         let smtp = &settings.smtp;
-        let from: Mailbox = settings.from_address.parse().map_err(|error| {
+        let from_address = Some(settings.from_address.trim())
+            .filter(|address| !address.is_empty())
+            .unwrap_or(default_from);
+        let from: Mailbox = from_address.parse().map_err(|error| {
             DeliveryError::permanent(format!(
-                "setting delivery.from_address `{}` is not a mailbox: {error}",
-                settings.from_address
+                "setting delivery.from_address `{from_address}` is not a mailbox: {error}"
             ))
         })?;
         if smtp.host.trim().is_empty() {
@@ -229,7 +236,7 @@ mod tests {
     }
 
     fn sender() -> EmailSender {
-        EmailSender::from_settings(&DeliverySettings::default()).unwrap()
+        EmailSender::from_settings(&DeliverySettings::default(), "otc@otc.local").unwrap()
     }
 
     #[test]
@@ -297,7 +304,7 @@ mod tests {
             settings.smtp.security = security;
             settings.smtp.username = Some("mailer".to_owned());
             settings.smtp.password = Some("pw".into());
-            let sender = EmailSender::from_settings(&settings).unwrap();
+            let sender = EmailSender::from_settings(&settings, "otc@otc.local").unwrap();
             assert_eq!(sender.server, "smtp.example.com:51025");
         }
     }
@@ -308,14 +315,14 @@ mod tests {
             from_address: "billing at example".to_owned(),
             ..DeliverySettings::default()
         };
-        let error = EmailSender::from_settings(&settings).unwrap_err();
+        let error = EmailSender::from_settings(&settings, "otc@otc.local").unwrap_err();
         assert!(
             error.to_string().contains("delivery.from_address"),
             "{error}"
         );
         settings.from_address = "Billing <billing@example.com>".to_owned();
         settings.smtp.username = Some("mailer".to_owned());
-        let error = EmailSender::from_settings(&settings).unwrap_err();
+        let error = EmailSender::from_settings(&settings, "otc@otc.local").unwrap_err();
         assert!(
             error.to_string().contains("delivery.smtp.password"),
             "{error}"
