@@ -14,6 +14,7 @@ use crate::suite::{ServiceSuite, new_namespace};
 use otc_proto::collections::credit_limit_service_client::CreditLimitServiceClient;
 use otc_proto::collections::credit_service_client::CreditServiceClient;
 use otc_proto::collections::dispute_service_client::DisputeServiceClient;
+use otc_proto::collections::dunning_service_client::DunningServiceClient;
 use otc_proto::collections::ledger_service_client::LedgerServiceClient;
 use otc_proto::collections::promise_service_client::PromiseServiceClient;
 use otc_proto::collections::write_off_service_client::WriteOffServiceClient;
@@ -28,6 +29,7 @@ pub const WRITE_OFF_APPROVED: &str = "otc.collections.v1.WriteOffApproved";
 pub const PROMISE_TO_PAY_RECORDED: &str = "otc.collections.v1.PromiseToPayRecorded";
 pub const PROMISE_KEPT: &str = "otc.collections.v1.PromiseKept";
 pub const PROMISE_BROKEN: &str = "otc.collections.v1.PromiseBroken";
+pub const DUNNING_NOTICE_SENT: &str = "otc.collections.v1.DunningNoticeSent";
 
 pub struct CollectionsSuite {
     pub suite: ServiceSuite,
@@ -77,11 +79,19 @@ impl CollectionsSuite {
         Self::start_on(database, &new_namespace(), extra).await
     }
 
-    /// Starts collections on `database` and the topics of `namespace`.
+    /// Starts collections on `database` and the topics of `namespace`,
+    /// sending dunning email to the test SMTP sink.
     pub async fn start_on(database: TestDatabase, namespace: &str, extra: &[(&str, &str)]) -> Self {
+        let smtp_port = crate::mail::smtp_port().to_string();
+        let mut environment = vec![("OTC_COLLECTIONS__DELIVERY__SMTP__PORT", smtp_port.as_str())];
+        environment.extend_from_slice(extra);
         Self {
-            suite: ServiceSuite::start("collections", database, namespace, extra).await,
+            suite: ServiceSuite::start("collections", database, namespace, &environment).await,
         }
+    }
+
+    pub fn dunning(&self) -> DunningServiceClient<Channel> {
+        DunningServiceClient::new(self.channel.clone())
     }
 
     pub fn credit(&self) -> CreditServiceClient<Channel> {

@@ -3,8 +3,9 @@
 //! (limits, exposure with unbilled orders, `CheckCredit`, holds and
 //! releases told to the order service), disputes (resolved by a credit
 //! note billing issues, see [`resolution`], a write-off or a rejection)
-//! write-offs with approval, and promises to pay (kept or broken, see
-//! [`promise_check`]).
+//! write-offs with approval, promises to pay (kept or broken, see
+//! [`promise_check`]), and dunning (strategies, daily runs, notices and
+//! their delivery, see [`dunning`]).
 //!
 //! Reads top-down: [`install`] wires the gRPC [`api`] and the ledger
 //! consumer in [`events`] onto the shared runtime; they run [`commands`]
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod commands;
 pub mod domain;
+pub mod dunning;
 pub mod events;
 pub mod promise_check;
 pub mod resolution;
@@ -22,9 +24,11 @@ pub mod store;
 use otc_proto::collections::credit_limit_service_server::CreditLimitServiceServer;
 use otc_proto::collections::credit_service_server::CreditServiceServer;
 use otc_proto::collections::dispute_service_server::DisputeServiceServer;
+use otc_proto::collections::dunning_service_server::DunningServiceServer;
 use otc_proto::collections::ledger_service_server::LedgerServiceServer;
 use otc_proto::collections::promise_service_server::PromiseServiceServer;
 use otc_proto::collections::write_off_service_server::WriteOffServiceServer;
+use otc_shared::config::ServiceSettings;
 use otc_shared::inbox::InboxConsumer;
 use otc_shared::kafka::topics;
 use otc_shared::peers::PeerChannel;
@@ -41,6 +45,8 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
 
 /// Adds the collections service's own parts to the shared skeleton.
 pub fn install(application: &mut Application) -> anyhow::Result<()> {
+    let own: dunning::settings::CollectionsSettings = ServiceSettings::load_section("collections")?;
+    own.dunning.check()?;
     let context = application.context().clone();
     let settings = application.settings().clone();
     // Disputes resolved by credit note ask billing for it (topology: collections calls billing).
@@ -70,6 +76,11 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     ));
     application.add_grpc_service(PromiseServiceServer::with_interceptor(
         api::promises::PromiseApi::new(context.pool.clone()),
+        auth.clone(),
+    ));
+    let runner = dunning::run::DunningRunner::new(context.pool.clone(), own.dunning.clone());
+    application.add_grpc_service(DunningServiceServer::with_interceptor(
+        api::dunning::DunningApi::new(context.pool.clone(), runner.clone()),
         auth,
     ));
     application.add_consumer(InboxConsumer::new(
@@ -88,5 +99,9 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let promise_check = promise_check::PromiseCheck::new(context.pool.clone());
     application.add_background_task("dispute resolver", move |shutdown| resolver.run(shutdown));
     application.add_background_task("promise check", move |shutdown| promise_check.run(shutdown));
+    let scheduler = dunning::scheduler::DunningScheduler::new(runner);
+    application.add_background_task("dunning scheduler", move |shutdown| scheduler.run(shutdown));
+    let delivery = dunning::delivery::NoticeDelivery::new(context.pool.clone(), &own.delivery)?;
+    application.add_background_task("dunning delivery", move |shutdown| delivery.run(shutdown));
     Ok(())
 }

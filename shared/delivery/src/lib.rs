@@ -12,6 +12,24 @@ pub use email::{Attachment, EmailSender, OutgoingEmail};
 pub use settings::{DeliverySettings, SmtpSecurity, SmtpSettings};
 pub use webhook::WebhookSender;
 
+/// Why `address` is not an email address a notice could go to, if it is not.
+pub fn email_problem(address: &str) -> Option<String> {
+    address
+        .trim()
+        .parse::<lettre::Address>()
+        .err()
+        .map(|error| format!("`{}` is not an email address: {error}", address.trim()))
+}
+
+/// Why `url` is not a webhook URL (http or https with a host), if it is not.
+pub fn webhook_url_problem(url: &str) -> Option<String> {
+    webhook::checked_url(url).err().map(|error| match error {
+        DeliveryError::Permanent { reason } | DeliveryError::Transient { reason } => {
+            reason.trim_start_matches("field `url`: ").to_owned()
+        }
+    })
+}
+
 /// The receiving side took responsibility for the delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {

@@ -156,7 +156,7 @@ impl WebhookSender {
 }
 
 /// Refused before any connection: not http(s), or no host.
-fn checked_url(url: &str) -> Result<Url, DeliveryError> {
+pub(crate) fn checked_url(url: &str) -> Result<Url, DeliveryError> {
     let parsed = Url::parse(url.trim()).map_err(|error| {
         DeliveryError::permanent(format!("field `url`: `{url}` is not a URL: {error}"))
     })?;

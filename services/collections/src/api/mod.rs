@@ -4,6 +4,7 @@
 pub mod credit;
 pub mod dispute_views;
 pub mod disputes;
+pub mod dunning;
 pub mod ledger;
 pub mod limits;
 pub mod promises;

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod credit_control;
 pub mod disputes;
+pub mod dunning;
 pub mod ledger;
 pub mod limits;
 pub mod promises;

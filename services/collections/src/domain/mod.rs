@@ -1,6 +1,8 @@
-//! Pure rules of the ledger and of credit control, unit-tested without I/O.
+//! Pure rules of the ledger, credit control and dunning, unit-tested without I/O.
 
 pub mod credit;
+pub mod dunning;
+pub mod dunning_text;
 pub mod functional;
 pub mod orders;
 

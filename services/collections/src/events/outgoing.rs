@@ -216,3 +216,31 @@ pub fn promise_broken(
         },
     )
 }
+
+pub fn dunning_notice_sent(
+    tenant: &TenantId,
+    notice: &crate::store::dunning::NoticeRow,
+    item_ids: &[Uuid],
+    sent_at: chrono::DateTime<chrono::Utc>,
+) -> OutgoingEvent {
+    let currency = &notice.currency;
+    event(
+        tenant,
+        "DunningNoticeSent",
+        notice.customer_id,
+        &proto::DunningNoticeSent {
+            notice_id: notice.id.to_string(),
+            customer_id: notice.customer_id.to_string(),
+            level: notice.level,
+            channel: notice.channel.to_uppercase(),
+            invoice_ids: item_ids.iter().map(Uuid::to_string).collect(),
+            overdue_amount: Some(money(notice.overdue_amount, currency)),
+            sent_at: Some(otc_shared::time::to_proto(sent_at)),
+            run_id: notice.run_id.to_string(),
+            as_of: notice.as_of.to_string(),
+            fee_amount: Some(money(notice.fee_amount, currency)),
+            interest_amount: Some(money(notice.interest_amount, currency)),
+            total_due: Some(money(notice.total_due, currency)),
+        },
+    )
+}

@@ -5,6 +5,7 @@
 pub mod credit;
 pub mod customers;
 pub mod disputes;
+pub mod dunning;
 pub mod movements;
 pub mod open_items;
 pub mod orders;
