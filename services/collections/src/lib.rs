@@ -3,8 +3,9 @@
 //! (limits, exposure with unbilled orders, `CheckCredit`, holds and
 //! releases told to the order service), disputes (resolved by a credit
 //! note billing issues, see [`resolution`], a write-off or a rejection)
-//! write-offs with approval, and promises to pay (kept or broken, see
-//! [`promise_check`]).
+//! write-offs with approval, promises to pay (kept or broken, see
+//! [`promise_check`]), and the collector worklist (ranked per collector,
+//! assignment rules, the contact log).
 //!
 //! Reads top-down: [`install`] wires the gRPC [`api`] and the ledger
 //! consumer in [`events`] onto the shared runtime; they run [`commands`]
@@ -24,6 +25,7 @@ use otc_proto::collections::credit_service_server::CreditServiceServer;
 use otc_proto::collections::dispute_service_server::DisputeServiceServer;
 use otc_proto::collections::ledger_service_server::LedgerServiceServer;
 use otc_proto::collections::promise_service_server::PromiseServiceServer;
+use otc_proto::collections::worklist_service_server::WorklistServiceServer;
 use otc_proto::collections::write_off_service_server::WriteOffServiceServer;
 use otc_shared::inbox::InboxConsumer;
 use otc_shared::kafka::topics;
@@ -70,6 +72,10 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     ));
     application.add_grpc_service(PromiseServiceServer::with_interceptor(
         api::promises::PromiseApi::new(context.pool.clone()),
+        auth.clone(),
+    ));
+    application.add_grpc_service(WorklistServiceServer::with_interceptor(
+        api::worklist::WorklistApi::new(context.pool.clone()),
         auth,
     ));
     application.add_consumer(InboxConsumer::new(

@@ -9,6 +9,7 @@ pub mod disputes;
 pub mod ledger;
 pub mod limits;
 pub mod promises;
+pub mod worklist;
 pub mod write_offs;
 
 pub use otc_shared::grpc::CommandError;

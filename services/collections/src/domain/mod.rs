@@ -3,6 +3,7 @@
 pub mod credit;
 pub mod functional;
 pub mod orders;
+pub mod worklist;
 
 /// Wire names of ledger movement kinds (`cash_applied` -> `CASH_APPLIED`).
 pub fn wire_name(kind: &str) -> String {
