@@ -18,8 +18,8 @@ use crate::commands::worklist::{self as commands, RecordContact};
 use crate::domain::worklist::{self as domain, Assignment, Cursor, PlannedContact, Situation};
 use crate::store::Tx;
 use crate::store::worklist::{
-    self as store, ContactRow, DisputeSummary, PlanRow, PromiseSummary, RankedRow, RuleRow,
-    RuleValues, Scope, TouchRow, WorklistQuery,
+    self as store, ContactRow, DisputeSummary, OverdueAmount, PlanRow, PromiseSummary, RankedRow,
+    RuleRow, RuleValues, Scope, TouchRow, WorklistQuery,
 };
 use otc_proto::collections as wire;
 use otc_proto::collections::worklist_service_server::WorklistService;
@@ -126,6 +126,7 @@ fn assignment(customer_id: Uuid, assigned: &Assignment) -> wire::CustomerAssignm
 
 /// The page's details, by customer.
 struct Details {
+    overdue: HashMap<Uuid, Vec<OverdueAmount>>,
     promises: HashMap<Uuid, PromiseSummary>,
     disputes: HashMap<Uuid, Vec<DisputeSummary>>,
     undisputed: Vec<Uuid>,
@@ -134,6 +135,10 @@ struct Details {
 }
 
 async fn details(tx: &mut Tx, ids: &[Uuid], today: NaiveDate) -> Result<Details, sqlx::Error> {
+    let mut overdue: HashMap<Uuid, Vec<OverdueAmount>> = HashMap::new();
+    for amount in store::overdue_by_currency(tx, ids, today).await? {
+        overdue.entry(amount.customer_id).or_default().push(amount);
+    }
     let mut disputes: HashMap<Uuid, Vec<DisputeSummary>> = HashMap::new();
     for summary in store::dispute_summaries(tx, ids).await? {
         disputes
@@ -142,6 +147,7 @@ async fn details(tx: &mut Tx, ids: &[Uuid], today: NaiveDate) -> Result<Details,
             .push(summary);
     }
     Ok(Details {
+        overdue,
         promises: store::promise_summaries(tx, ids)
             .await?
             .into_iter()
@@ -197,11 +203,13 @@ fn worklist_row(row: &RankedRow, details: &Details, today: NaiveDate) -> wire::W
         collector: row.collector.clone().unwrap_or_default(),
         assignment: row.assignment.to_uppercase(),
         overdue_functional: Some(money(row.functional_overdue, &row.functional_currency)),
-        overdue: row
-            .currencies
+        overdue: details
+            .overdue
+            .get(&row.customer_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .zip(&row.overdue)
-            .map(|(currency, amount)| money(*amount, currency))
+            .map(|amount| money(amount.amount, &amount.currency))
             .collect(),
         oldest_days_past_due,
         overdue_items: count(row.overdue_items),
@@ -329,6 +337,9 @@ impl WorklistService for WorklistApi {
         };
         let today = today();
         let mut tx = begin(&self.pool, &principal.tenant).await?;
+        store::allow_aggregation_memory(&mut tx)
+            .await
+            .map_err(read_error)?;
         let rows = store::ranked(
             &mut tx,
             &WorklistQuery {

@@ -6,10 +6,13 @@
 //! stale by tomorrow, and keeping one fresh would mean rewriting every
 //! overdue customer daily. Instead the query aggregates the overdue items
 //! (a range scan of the partial index `open_items_receivable_by_due`),
-//! resolves each customer's collector, and pages with a keyset on
-//! (score, customer id) so a page costs one aggregation and a top-N sort,
-//! never an OFFSET. The details of a page (promises, disputes, contacts)
-//! are read for the page's customers only.
+//! in one hash aggregate by customer, resolves each customer's collector,
+//! and pages with a keyset on (score, customer id) so a page costs one
+//! aggregation and a top-N sort, never an OFFSET. The details of a page
+//! (amounts per currency, promises, disputes, contacts) are read for the
+//! page's customers only. Measured on 100,000 customers with 1,000,000 open
+//! items (see docs/collections.md): about 1.7 s a page on a loaded 2-core
+//! machine, whichever list is asked for.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -359,11 +362,18 @@ pub struct RankedRow {
     pub assignment: String,
     pub functional_currency: String,
     pub functional_overdue: Decimal,
-    pub currencies: Vec<String>,
-    pub overdue: Vec<Decimal>,
     pub oldest_due: NaiveDate,
     pub overdue_items: i64,
     pub score: Decimal,
+}
+
+/// Sorting and hashing 100,000 customers' aggregates fits in this much
+/// memory instead of spilling to disk; it holds for this transaction only.
+pub async fn allow_aggregation_memory(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    sqlx::query!("SET LOCAL work_mem = '64MB'")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// One page of the ranked worklist. Must mirror `domain::worklist`:
@@ -392,30 +402,18 @@ pub async fn ranked(tx: &mut Tx, query: &WorklistQuery<'_>) -> Result<Vec<Ranked
                FROM worklist_assignment_rules
                WHERE tenant = current_setting('app.tenant', true)
            ),
-           by_currency AS (
-               SELECT customer_id, currency::text AS currency,
-                      SUM(open_amount) AS amount,
+           by_customer AS (
+               SELECT customer_id,
                       SUM(COALESCE(functional_open, open_amount)
                           * LEAST($3::date - due_date, $4::int)) AS money_days,
                       SUM(COALESCE(functional_open, open_amount)) AS functional,
                       MIN(COALESCE(functional_currency, currency)::text) AS functional_currency,
+                      COALESCE(bool_or(currency::text = $8::text), true) AS has_currency,
                       MIN(due_date) AS oldest_due,
                       COUNT(*) AS items
                FROM open_items
                WHERE tenant = current_setting('app.tenant', true) AND open_amount > 0
                  AND due_date < $3::date
-               GROUP BY customer_id, currency
-           ),
-           by_customer AS (
-               SELECT customer_id,
-                      array_agg(currency ORDER BY currency) AS currencies,
-                      array_agg(amount ORDER BY currency) AS overdue,
-                      SUM(money_days) AS money_days,
-                      SUM(functional) AS functional,
-                      MIN(functional_currency) AS functional_currency,
-                      MIN(oldest_due) AS oldest_due,
-                      SUM(items)::bigint AS items
-               FROM by_currency
                GROUP BY customer_id
            ),
            ranked AS (
@@ -451,15 +449,13 @@ pub async fn ranked(tx: &mut Tx, query: &WorklistQuery<'_>) -> Result<Vec<Ranked
                   assignment AS "assignment!",
                   functional_currency AS "functional_currency!",
                   functional AS "functional_overdue!",
-                  currencies AS "currencies!",
-                  overdue AS "overdue!: Vec<Decimal>",
                   oldest_due AS "oldest_due!",
                   items AS "overdue_items!",
                   score AS "score!"
            FROM ranked
            WHERE ($6::text IS NULL OR collector = $6)
              AND (NOT $7::bool OR collector IS NULL)
-             AND ($8::text IS NULL OR $8 = ANY(currencies))
+             AND has_currency
              AND ($9::text IS NULL OR lower(segment) = lower($9))
              AND ($10::numeric IS NULL OR score >= $10)
              AND ($11::numeric IS NULL OR score < $11 OR (score = $11 AND customer_id > $12))
@@ -478,6 +474,34 @@ pub async fn ranked(tx: &mut Tx, query: &WorklistQuery<'_>) -> Result<Vec<Ranked
         query.after.map(|cursor| cursor.score),
         query.after.map(|cursor| cursor.customer_id),
         query.limit,
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverdueAmount {
+    pub customer_id: Uuid,
+    pub currency: String,
+    pub amount: Decimal,
+}
+
+/// What the page's customers owe overdue, per currency.
+pub async fn overdue_by_currency(
+    tx: &mut Tx,
+    customer_ids: &[Uuid],
+    today: NaiveDate,
+) -> Result<Vec<OverdueAmount>, sqlx::Error> {
+    sqlx::query_as!(
+        OverdueAmount,
+        r#"SELECT customer_id, currency::text AS "currency!", SUM(open_amount) AS "amount!"
+           FROM open_items
+           WHERE tenant = current_setting('app.tenant', true) AND customer_id = ANY($1)
+             AND open_amount > 0 AND due_date < $2
+           GROUP BY customer_id, currency
+           ORDER BY customer_id, currency"#,
+        customer_ids,
+        today,
     )
     .fetch_all(&mut **tx)
     .await
