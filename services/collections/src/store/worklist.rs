@@ -11,7 +11,7 @@
 //! aggregation and a top-N sort, never an OFFSET. The details of a page
 //! (amounts per currency, promises, disputes, contacts) are read for the
 //! page's customers only. Measured on 100,000 customers with 1,000,000 open
-//! items (see docs/collections.md): about 1.7 s a page on a loaded 2-core
+//! items (see docs/collections.md): 1.3 to 1.6 s a page on a loaded 2-core
 //! machine, whichever list is asked for.
 
 use chrono::{DateTime, NaiveDate, Utc};
