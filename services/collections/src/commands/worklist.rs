@@ -73,6 +73,8 @@ pub async fn record_contact(
             || existing.channel != wanted.channel
             || existing.outcome != wanted.outcome
             || existing.note != wanted.note
+            || existing.next_action.as_deref() != wanted.next_action
+            || existing.next_action_date != wanted.next_action_date
         {
             return Err(CommandError::AlreadyExists(format!(
                 "idempotency key `{}` was used for another contact",
