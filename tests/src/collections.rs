@@ -17,6 +17,7 @@ use otc_proto::collections::dispute_service_client::DisputeServiceClient;
 use otc_proto::collections::dunning_service_client::DunningServiceClient;
 use otc_proto::collections::ledger_service_client::LedgerServiceClient;
 use otc_proto::collections::promise_service_client::PromiseServiceClient;
+use otc_proto::collections::worklist_service_client::WorklistServiceClient;
 use otc_proto::collections::write_off_service_client::WriteOffServiceClient;
 use otc_proto::events as proto;
 use otc_shared::kafka::topics;
@@ -30,6 +31,8 @@ pub const PROMISE_TO_PAY_RECORDED: &str = "otc.collections.v1.PromiseToPayRecord
 pub const PROMISE_KEPT: &str = "otc.collections.v1.PromiseKept";
 pub const PROMISE_BROKEN: &str = "otc.collections.v1.PromiseBroken";
 pub const DUNNING_NOTICE_SENT: &str = "otc.collections.v1.DunningNoticeSent";
+pub const COLLECTOR_CONTACT_RECORDED: &str = "otc.collections.v1.CollectorContactRecorded";
+pub const CUSTOMER_COLLECTOR_ASSIGNED: &str = "otc.collections.v1.CustomerCollectorAssigned";
 
 pub struct CollectionsSuite {
     pub suite: ServiceSuite,
@@ -69,6 +72,22 @@ pub struct Application<'a> {
     pub amount: &'a str,
     pub discount: &'a str,
     pub currency: &'a str,
+}
+
+fn invoice_issued(invoice: &Issued<'_>) -> proto::InvoiceIssued {
+    proto::InvoiceIssued {
+        invoice_id: invoice.id.into(),
+        invoice_number: invoice.number.into(),
+        customer_id: invoice.customer_id.into(),
+        total_amount: Some(money(invoice.total, invoice.currency)),
+        functional_total_amount: invoice
+            .functional
+            .map(|(amount, currency)| money(amount, currency)),
+        issue_date: "2026-01-02".into(),
+        due_date: invoice.due_date.into(),
+        issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+        ..Default::default()
+    }
 }
 
 impl CollectionsSuite {
@@ -118,6 +137,10 @@ impl CollectionsSuite {
         PromiseServiceClient::new(self.channel.clone())
     }
 
+    pub fn worklist(&self) -> WorklistServiceClient<Channel> {
+        WorklistServiceClient::new(self.channel.clone())
+    }
+
     /// A request of the suite's tenant by the user `subject` with `roles`
     /// (segregation of duties is between people, not roles).
     pub fn as_user<T>(
@@ -126,19 +149,7 @@ impl CollectionsSuite {
         subject: &str,
         roles: &[otc_shared::auth::Role],
     ) -> tonic::Request<T> {
-        let token = crate::local_token_issuer()
-            .mint(
-                &crate::tenant(&self.tenant),
-                subject,
-                roles,
-                Duration::from_secs(3600),
-            )
-            .unwrap();
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        request
+        self.as_user_of(&self.tenant, message, subject, roles)
     }
 
     /// A short payment's deduction as payments publishes it; `event_id`
@@ -219,20 +230,79 @@ impl CollectionsSuite {
         .await;
     }
 
-    pub async fn invoice(&self, invoice: &Issued<'_>, event_id: Option<&str>) -> String {
-        let issued = proto::InvoiceIssued {
-            invoice_id: invoice.id.into(),
-            invoice_number: invoice.number.into(),
-            customer_id: invoice.customer_id.into(),
-            total_amount: Some(money(invoice.total, invoice.currency)),
-            functional_total_amount: invoice
-                .functional
-                .map(|(amount, currency)| money(amount, currency)),
-            issue_date: "2026-01-02".into(),
-            due_date: invoice.due_date.into(),
-            issued_at: Some(otc_shared::time::to_proto(otc_shared::time::now())),
+    /// A customer of `segment` in `tax_region` (what worklist rules match),
+    /// of `tenant` (the suite's own, or another one).
+    pub async fn customer_of(
+        &self,
+        tenant: &str,
+        customer_id: &str,
+        legal_name: &str,
+        segment: &str,
+        tax_region: &str,
+    ) {
+        let customer = proto::CustomerUpserted {
+            customer_id: customer_id.into(),
+            legal_name: legal_name.into(),
+            currency_code: "EUR".into(),
+            payment_terms_code: "NET30".into(),
+            segment: segment.into(),
+            tax_region: tax_region.into(),
+            status: "ACTIVE".into(),
+            version: 1,
             ..Default::default()
         };
+        self.publish_as(
+            tenant,
+            topics::ORDER_EVENTS,
+            "otc.order.v1.CustomerUpserted",
+            "/otc/order",
+            customer_id,
+            &customer,
+            None,
+        )
+        .await;
+    }
+
+    /// An invoice of `tenant` as billing publishes it.
+    pub async fn invoice_of(&self, tenant: &str, invoice: &Issued<'_>) -> String {
+        let issued = invoice_issued(invoice);
+        self.publish_as(
+            tenant,
+            topics::BILLING_EVENTS,
+            "otc.billing.v1.InvoiceIssued",
+            "/otc/billing",
+            invoice.customer_id,
+            &issued,
+            None,
+        )
+        .await
+    }
+
+    /// A request of `tenant` (any, not only the suite's) by `subject`.
+    pub fn as_user_of<T>(
+        &self,
+        tenant: &str,
+        message: T,
+        subject: &str,
+        roles: &[otc_shared::auth::Role],
+    ) -> tonic::Request<T> {
+        let token = crate::local_token_issuer()
+            .mint(
+                &crate::tenant(tenant),
+                subject,
+                roles,
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+    }
+
+    pub async fn invoice(&self, invoice: &Issued<'_>, event_id: Option<&str>) -> String {
+        let issued = invoice_issued(invoice);
         self.publish(
             topics::BILLING_EVENTS,
             "otc.billing.v1.InvoiceIssued",

@@ -4,8 +4,9 @@
 //! releases told to the order service), disputes (resolved by a credit
 //! note billing issues, see [`resolution`], a write-off or a rejection)
 //! write-offs with approval, promises to pay (kept or broken, see
-//! [`promise_check`]), and dunning (strategies, daily runs, notices and
-//! their delivery, see [`dunning`]).
+//! [`promise_check`]), dunning (strategies, daily runs, notices and their
+//! delivery, see [`dunning`]), and the collector worklist (ranked per
+//! collector, assignment rules, the contact log).
 //!
 //! Reads top-down: [`install`] wires the gRPC [`api`] and the ledger
 //! consumer in [`events`] onto the shared runtime; they run [`commands`]
@@ -27,6 +28,7 @@ use otc_proto::collections::dispute_service_server::DisputeServiceServer;
 use otc_proto::collections::dunning_service_server::DunningServiceServer;
 use otc_proto::collections::ledger_service_server::LedgerServiceServer;
 use otc_proto::collections::promise_service_server::PromiseServiceServer;
+use otc_proto::collections::worklist_service_server::WorklistServiceServer;
 use otc_proto::collections::write_off_service_server::WriteOffServiceServer;
 use otc_shared::config::ServiceSettings;
 use otc_shared::inbox::InboxConsumer;
@@ -81,6 +83,10 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let runner = dunning::run::DunningRunner::new(context.pool.clone(), own.dunning.clone());
     application.add_grpc_service(DunningServiceServer::with_interceptor(
         api::dunning::DunningApi::new(context.pool.clone(), runner.clone()),
+        auth.clone(),
+    ));
+    application.add_grpc_service(WorklistServiceServer::with_interceptor(
+        api::worklist::WorklistApi::new(context.pool.clone()),
         auth,
     ));
     application.add_consumer(InboxConsumer::new(

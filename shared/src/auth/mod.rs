@@ -15,7 +15,7 @@ mod token;
 
 pub use interceptor::{AuthInterceptor, BearerToken, TENANT_METADATA};
 pub use permissions::{Permission, permissions_of};
-pub use principal::{Principal, authorize};
+pub use principal::{Principal, authorize, authorize_any};
 pub use roles::{Role, UnknownRole};
 pub use token::{
     AuthSettings, Claims, LOCAL_DEV_HS256_SECRET, MAX_LEEWAY_SECONDS, MIN_HS256_SECRET_BYTES,

@@ -5,11 +5,11 @@
 //! | role | writes | reads |
 //! |---|---|---|
 //! | sales associate | orders | customers, orders |
-//! | customer service representative | disputes (intake) | customer status: customers, orders, invoices, payments, ledger, disputes |
+//! | customer service representative | disputes (intake) | customer status: customers, orders, invoices, payments, ledger, disputes, worklists |
 //! | AR clerk | invoices, credit/debit notes | customers, orders, invoices, payments, ledger |
 //! | cash application specialist | payments, statement import, cash application (unmatched receipts), refunds | customers, invoices, payments, ledger |
-//! | collector | dunning (work), disputes, promises to pay, write-off *requests* | customers, invoices, payments, ledger, dunning, disputes |
-//! | credit manager | credit limits, credit holds (release), write-off *approval* | customers, orders, invoices, payments, ledger, dunning, disputes, reports |
+//! | collector | dunning (work), own worklist (work, contacts), disputes, promises to pay, write-off *requests* | customers, invoices, payments, ledger, dunning, disputes |
+//! | credit manager | credit limits, credit holds (release), write-off *approval*, worklist assignment | customers, orders, invoices, payments, ledger, dunning, disputes, worklists, reports |
 //! | executive / CFO | nothing | every read, reports |
 //! | tenant admin | configuration (incl. tax rules and FX rates), operations, customer master data | every read |
 //! | service | credit check, credit notes (a dispute's resolution) | customers, orders, invoices, ledger |
@@ -17,6 +17,11 @@
 //! Segregation of duties: the collector who requests a write-off cannot
 //! approve it, and the credit manager who approves cannot request it; no
 //! role holds both. Executives never write.
+//!
+//! Worklists: `worklist.work` is a collector's own list (reading it and
+//! recording contacts); `worklist.read` is every collector's list and the
+//! unassigned customers, read-only; `worklist.assign` sets the rules and
+//! the manual assignments that decide who works whom.
 
 use super::Role;
 
@@ -45,6 +50,9 @@ pub enum Permission {
     DisputesRead,
     DisputesWrite,
     PromisesToPayWrite,
+    WorklistRead,
+    WorklistWork,
+    WorklistAssign,
     WriteOffsRequest,
     WriteOffsApprove,
     ReportsRead,
@@ -56,7 +64,7 @@ pub enum Permission {
 use Permission::*;
 
 impl Permission {
-    pub const ALL: [Permission; 28] = [
+    pub const ALL: [Permission; 31] = [
         CustomersRead,
         CustomersWrite,
         OrdersRead,
@@ -79,6 +87,9 @@ impl Permission {
         DisputesRead,
         DisputesWrite,
         PromisesToPayWrite,
+        WorklistRead,
+        WorklistWork,
+        WorklistAssign,
         WriteOffsRequest,
         WriteOffsApprove,
         ReportsRead,
@@ -112,6 +123,9 @@ impl Permission {
             DisputesRead => "disputes.read",
             DisputesWrite => "disputes.write",
             PromisesToPayWrite => "promises_to_pay.write",
+            WorklistRead => "worklist.read",
+            WorklistWork => "worklist.work",
+            WorklistAssign => "worklist.assign",
             WriteOffsRequest => "write_offs.request",
             WriteOffsApprove => "write_offs.approve",
             ReportsRead => "reports.read",
@@ -134,6 +148,7 @@ impl Permission {
                 | LedgerRead
                 | DunningRead
                 | DisputesRead
+                | WorklistRead
                 | ReportsRead
                 | OperationsRead
         )
@@ -155,6 +170,7 @@ const ALL_READS: &[Permission] = &[
     LedgerRead,
     DunningRead,
     DisputesRead,
+    WorklistRead,
     ReportsRead,
     OperationsRead,
 ];
@@ -171,6 +187,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             LedgerRead,
             DisputesRead,
             DisputesWrite,
+            WorklistRead,
         ],
         Role::ArClerk => &[
             CustomersRead,
@@ -202,6 +219,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             DisputesWrite,
             PromisesToPayWrite,
             WriteOffsRequest,
+            WorklistWork,
         ],
         Role::CreditManager => &[
             CustomersRead,
@@ -211,10 +229,12 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             LedgerRead,
             DunningRead,
             DisputesRead,
+            WorklistRead,
             ReportsRead,
             CreditLimitsWrite,
             CreditHoldsRelease,
             WriteOffsApprove,
+            WorklistAssign,
         ],
         Role::Executive => ALL_READS,
         // Customer master data (currency, tax region, payment terms, mandate)
@@ -228,6 +248,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             LedgerRead,
             DunningRead,
             DisputesRead,
+            WorklistRead,
             ReportsRead,
             OperationsRead,
             CustomersWrite,
@@ -339,6 +360,30 @@ mod tests {
         // Only services run credit checks; people see exposure in the ledger.
         for role in Role::ALL {
             assert_eq!(may(role, CreditCheck), role == Role::Service, "{role}");
+        }
+    }
+
+    #[test]
+    fn collectors_work_their_own_list_and_credit_managers_assign() {
+        // A collector works (reads and records contacts on) their own list
+        // only; reading every list is for oversight and customer service.
+        assert!(may(Role::Collector, WorklistWork));
+        assert!(!may(Role::Collector, WorklistRead));
+        assert!(!may(Role::Collector, WorklistAssign));
+        assert!(may(Role::CreditManager, WorklistRead));
+        assert!(may(Role::CreditManager, WorklistAssign));
+        assert!(!may(Role::CreditManager, WorklistWork));
+        assert!(may(Role::CustomerServiceRepresentative, WorklistRead));
+        assert!(!may(Role::CustomerServiceRepresentative, WorklistWork));
+        assert!(!may(Role::CustomerServiceRepresentative, WorklistAssign));
+        assert!(may(Role::Executive, WorklistRead));
+        for role in Role::ALL {
+            assert_eq!(may(role, WorklistWork), role == Role::Collector, "{role}");
+            assert_eq!(
+                may(role, WorklistAssign),
+                role == Role::CreditManager,
+                "{role}"
+            );
         }
     }
 

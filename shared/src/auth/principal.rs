@@ -67,6 +67,30 @@ pub fn authorize<T>(request: &Request<T>, permission: Permission) -> Result<Prin
     Ok(principal.clone())
 }
 
+/// The caller if it holds any of `permissions`, for a call that serves
+/// roles in different ways (a collector's own worklist, or any worklist);
+/// the handler then asks [`Principal::has`] what the caller may see. The
+/// refusal names the first permission.
+pub fn authorize_any<T>(
+    request: &Request<T>,
+    permissions: &[Permission],
+) -> Result<Principal, Status> {
+    let held = request
+        .extensions()
+        .get::<Principal>()
+        .and_then(|principal| {
+            permissions
+                .iter()
+                .copied()
+                .find(|permission| principal.has(*permission))
+        });
+    match (held, permissions.first()) {
+        (Some(permission), _) => authorize(request, permission),
+        (None, Some(first)) => authorize(request, *first),
+        (None, None) => Err(AuthError::Configuration("no permission asked for".to_owned()).into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tonic::Code;
@@ -121,6 +145,27 @@ mod tests {
         assert!(denied.message().contains("collector"));
 
         let anonymous = authorize(&Request::new(()), Permission::DunningRead).unwrap_err();
+        assert_eq!(anonymous.code(), Code::Unauthenticated);
+    }
+
+    #[test]
+    fn authorize_any_passes_on_any_one_and_names_the_first_when_none() {
+        let mut request = Request::new(());
+        request.extensions_mut().insert(collector());
+        let either = [Permission::WorklistRead, Permission::WorklistWork];
+        assert_eq!(authorize_any(&request, &either).unwrap(), collector());
+        let denied = authorize_any(
+            &request,
+            &[Permission::WorklistAssign, Permission::WriteOffsApprove],
+        )
+        .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        assert!(denied.message().contains("worklist.assign"));
+        assert_eq!(
+            authorize_any(&request, &[]).unwrap_err().code(),
+            Code::Internal
+        );
+        let anonymous = authorize_any(&Request::new(()), &either).unwrap_err();
         assert_eq!(anonymous.code(), Code::Unauthenticated);
     }
 }

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod limits;
 pub mod promises;
 pub mod views;
+pub mod worklist;
 pub mod write_offs;
 
 use otc_shared::auth::Principal;

@@ -10,6 +10,7 @@ pub mod dunning;
 pub mod ledger;
 pub mod limits;
 pub mod promises;
+pub mod worklist;
 pub mod write_offs;
 
 pub use otc_shared::grpc::CommandError;

@@ -5,6 +5,7 @@ pub mod dunning;
 pub mod dunning_text;
 pub mod functional;
 pub mod orders;
+pub mod worklist;
 
 /// Wire names of ledger movement kinds (`cash_applied` -> `CASH_APPLIED`).
 pub fn wire_name(kind: &str) -> String {

@@ -244,3 +244,50 @@ pub fn dunning_notice_sent(
         },
     )
 }
+
+pub fn collector_contact_recorded(
+    tenant: &TenantId,
+    contact: &crate::store::worklist::ContactRow,
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "CollectorContactRecorded",
+        contact.customer_id,
+        &proto::CollectorContactRecorded {
+            contact_id: contact.id.to_string(),
+            customer_id: contact.customer_id.to_string(),
+            collector: contact.collector.clone(),
+            channel: contact.channel.to_uppercase(),
+            outcome: contact.outcome.to_uppercase(),
+            contacted_at: Some(otc_shared::time::to_proto(contact.contacted_at)),
+            next_action: contact.next_action.clone().unwrap_or_default(),
+            next_action_date: contact
+                .next_action_date
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+        },
+    )
+}
+
+/// `collector` empty: the customer went back to the assignment rules.
+pub fn customer_collector_assigned(
+    tenant: &TenantId,
+    customer_id: Uuid,
+    collector: &str,
+    previous_collector: &str,
+    assigned_by: &str,
+    reason: &str,
+) -> OutgoingEvent {
+    event(
+        tenant,
+        "CustomerCollectorAssigned",
+        customer_id,
+        &proto::CustomerCollectorAssigned {
+            customer_id: customer_id.to_string(),
+            collector: collector.to_owned(),
+            previous_collector: previous_collector.to_owned(),
+            assigned_by: assigned_by.to_owned(),
+            reason: reason.to_owned(),
+        },
+    )
+}

@@ -11,6 +11,7 @@ pub mod open_items;
 pub mod orders;
 pub mod promises;
 pub mod settings;
+pub mod worklist;
 pub mod write_offs;
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
