@@ -19,8 +19,8 @@ use axum::routing::post;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use otc_proto::collections::{
     DisputedItem, DunningContact, DunningFee, DunningLevel, GetDunningNoticeRequest,
-    ListDunningNoticesRequest, OpenDisputeRequest, RecordPromiseRequest, RunDunningRequest,
-    SetDunningStrategyRequest,
+    GetWorklistRequest, ListDunningNoticesRequest, OpenDisputeRequest, RecordPromiseRequest,
+    RunDunningRequest, SetDunningStrategyRequest,
 };
 use otc_proto::events as proto;
 use otc_shared::auth::Role;
@@ -510,6 +510,31 @@ async fn the_scheduler_runs_each_tenant_once_a_day() {
         .await;
     let mail = wait_for_message(&email, WAIT).await.unwrap();
     assert!(mail.text_body.contains("INV-D1"));
+    wait_until_all_sent(&suite, 1).await;
+    // The collector worklist counts the notice as the customer's last contact.
+    let rows = suite
+        .worklist()
+        .get_worklist(suite.as_role(
+            GetWorklistRequest {
+                all_customers: true,
+                ..GetWorklistRequest::default()
+            },
+            Role::CreditManager,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    let contact = rows[0].last_contact.clone().unwrap();
+    assert_eq!(rows[0].customer_id, customer);
+    assert_eq!(
+        (
+            contact.kind.as_str(),
+            contact.channel.as_str(),
+            contact.outcome.as_str()
+        ),
+        ("DUNNING_NOTICE", "EMAIL", "DUNNING_LEVEL_1")
+    );
     // Several more checks later: still one run today, and one notice.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(suite.count("SELECT count(*) FROM dunning_runs").await, 1);

@@ -62,14 +62,21 @@ CREATE TABLE collector_contacts (
 CREATE INDEX collector_contacts_latest ON collector_contacts (tenant, customer_id, contacted_at DESC, id DESC);
 
 -- Every way the customer was last reached, in one place: the worklist's
--- "last contact" reads only this view. Dunning notices join it as another
--- `UNION ALL` branch (`dunning_notices`: sent_at, channel, 'dunning level n').
--- Each branch needs an index on (tenant, customer_id, <time> DESC) so that
--- the newest row per customer is a merge of index scans.
+-- "last contact" reads only this view. A collector's contact, or a dunning
+-- notice that reached its receiver (outcome `dunning_level_<n>`). Each
+-- branch has an index on (tenant, customer_id, <time> DESC) so that the
+-- newest row per customer is a merge of index scans.
 CREATE VIEW customer_touches WITH (security_invoker = true) AS
     SELECT tenant, customer_id, contacted_at AS touched_at, channel, outcome,
            'collector_contact'::text AS kind
-    FROM collector_contacts;
+    FROM collector_contacts
+    UNION ALL
+    SELECT tenant, customer_id, sent_at AS touched_at, channel,
+           'dunning_level_' || level AS outcome, 'dunning_notice'::text AS kind
+    FROM dunning_notices
+    WHERE status = 'sent';
+CREATE INDEX dunning_notices_sent_by_customer ON dunning_notices (tenant, customer_id, sent_at DESC)
+    WHERE status = 'sent';
 
 -- The worklist aggregates receivable items by customer: overdue is
 -- `due_date < today`, so a range on due_date leads, and the amounts are

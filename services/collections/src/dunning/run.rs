@@ -74,6 +74,8 @@ async fn audit_run(
 /// The words, templates and addressing of one run, loaded when it is taken.
 struct Plan {
     strategies: BTreeMap<Uuid, Strategy>,
+    /// Segment -> strategy id ('' is the default).
+    segments: BTreeMap<String, Uuid>,
     templates: HashMap<(Uuid, i32), Templates>,
 }
 
@@ -236,7 +238,7 @@ impl DunningRunner {
         first: Uuid,
         last: Uuid,
     ) -> anyhow::Result<(Tally, i64)> {
-        let rows = store::candidates(tx, first, last).await?;
+        let rows = store::candidates(tx, first, last, &plan.segments).await?;
         let mut names: HashMap<Uuid, String> = HashMap::new();
         let candidates: Vec<_> = rows
             .into_iter()
@@ -283,6 +285,7 @@ impl DunningRunner {
 
 async fn load_plan(tx: &mut Tx) -> anyhow::Result<Plan> {
     let mut strategies = BTreeMap::new();
+    let mut segments = BTreeMap::new();
     let mut templates = HashMap::new();
     for record in store::strategies(tx).await? {
         for level in &record.strategy.levels {
@@ -291,10 +294,12 @@ async fn load_plan(tx: &mut Tx) -> anyhow::Result<Plan> {
                 Templates::compile(level)?,
             );
         }
+        segments.insert(record.strategy.segment.clone(), record.strategy.id);
         strategies.insert(record.strategy.id, record.strategy);
     }
     Ok(Plan {
         strategies,
+        segments,
         templates,
     })
 }
