@@ -7,6 +7,7 @@ pub mod disputes;
 pub mod ledger;
 pub mod limits;
 pub mod promises;
+pub mod statements;
 pub mod views;
 pub mod write_offs;
 
