@@ -50,8 +50,14 @@ pub struct IssuedInvoice<'a> {
 impl PaymentsSuite {
     pub async fn start(prefix: &str, extra: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create(prefix).await.unwrap();
+        Self::start_on(database, &new_namespace(), extra).await
+    }
+
+    /// Starts payments on `database` and the topics of `namespace` (beside
+    /// other services of the same namespace).
+    pub async fn start_on(database: TestDatabase, namespace: &str, extra: &[(&str, &str)]) -> Self {
         Self {
-            suite: ServiceSuite::start("payments", database, &new_namespace(), extra).await,
+            suite: ServiceSuite::start("payments", database, namespace, extra).await,
         }
     }
 

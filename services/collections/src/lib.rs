@@ -15,9 +15,11 @@
 
 pub mod api;
 pub mod commands;
+pub mod documents;
 pub mod domain;
 pub mod dunning;
 pub mod events;
+pub mod ledger_check;
 pub mod promise_check;
 pub mod resolution;
 pub mod store;

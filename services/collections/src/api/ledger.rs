@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use super::statements::{self, StatementQuery};
 use super::{Fields, begin, commit, read_error, views};
 use crate::commands::today;
 use crate::store::customers;
@@ -180,6 +181,46 @@ impl LedgerService for LedgerApi {
             movements: rows.iter().map(views::movement).collect(),
             page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
+    }
+
+    async fn get_customer_statement(
+        &self,
+        request: Request<wire::GetCustomerStatementRequest>,
+    ) -> Result<Response<wire::CustomerStatement>, Status> {
+        let principal = authorize(&request, Permission::LedgerRead)?;
+        let query = StatementQuery::parse(request.get_ref())?;
+        let statement = statements::read_statement(&self.pool, &principal.tenant, &query).await?;
+        Ok(Response::new(statement))
+    }
+
+    async fn render_customer_statement(
+        &self,
+        request: Request<wire::GetCustomerStatementRequest>,
+    ) -> Result<Response<wire::StatementDocument>, Status> {
+        let principal = authorize(&request, Permission::LedgerRead)?;
+        let query = StatementQuery::parse(request.get_ref())?;
+        let statement = statements::read_statement(&self.pool, &principal.tenant, &query).await?;
+        let seller = principal.tenant.to_string();
+        let pdf = tokio::task::spawn_blocking(move || {
+            crate::documents::render_statement(&statement, &seller)
+        })
+        .await
+        .map_err(|error| Status::internal(format!("rendering the statement stopped: {error}")))?
+        .map_err(|error| Status::internal(error.to_string()))?;
+        Ok(Response::new(wire::StatementDocument {
+            pdf,
+            file_name: query.file_name(),
+        }))
+    }
+
+    async fn list_customer_balances(
+        &self,
+        request: Request<wire::ListCustomerBalancesRequest>,
+    ) -> Result<Response<wire::ListCustomerBalancesResponse>, Status> {
+        let principal = authorize(&request, Permission::LedgerRead)?;
+        let response =
+            statements::list_balances(&self.pool, &principal.tenant, request.get_ref()).await?;
+        Ok(Response::new(response))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod dunning;
 pub mod ledger;
 pub mod limits;
 pub mod promises;
+pub mod statements;
 pub mod views;
 pub mod worklist;
 pub mod write_offs;

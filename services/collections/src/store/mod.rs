@@ -2,6 +2,7 @@
 //! in the caller's tenant-scoped transaction (row-level security does the
 //! rest) and inserts name the tenant explicitly.
 
+pub mod balances;
 pub mod credit;
 pub mod customers;
 pub mod disputes;
@@ -11,6 +12,7 @@ pub mod open_items;
 pub mod orders;
 pub mod promises;
 pub mod settings;
+pub mod statements;
 pub mod worklist;
 pub mod write_offs;
 

@@ -2,10 +2,8 @@
 //! (heading repeated after every page break), tax summary, totals, terms
 //! and free text, then a "page n of m" footer on every page.
 
-use printpdf::Op;
+use otc_pdf::{Align, Canvas, Column, Face, Grey, Op, Row, Style, truncate, wrap};
 
-use super::canvas::{Canvas, Grey};
-use super::text::{Face, truncate, wrap};
 use crate::documents::view::{DocumentView, Party};
 
 // Whole points on A4 (595 x 842), measured from the bottom-left corner.
@@ -22,20 +20,8 @@ const MAX_PARTY_LINES: usize = 8;
 /// Free text may be long, but a runaway note must not fill pages.
 const MAX_PARAGRAPH_LINES: usize = 12;
 
-#[derive(Clone, Copy)]
-struct Style {
-    face: Face,
-    size: u16,
-    /// Distance from one baseline to the next.
-    leading: u16,
-}
-
 const fn style(face: Face, size: u16, leading: u16) -> Style {
-    Style {
-        face,
-        size,
-        leading,
-    }
+    Style::new(face, size, leading)
 }
 
 const TITLE: Style = style(Face::Bold, 20, 26);
@@ -47,20 +33,6 @@ const CONTINUED: Style = style(Face::Bold, 10, 26);
 const TABLE: Style = style(Face::Regular, 8, 10);
 const TABLE_HEADING: Style = style(Face::Bold, 8, 10);
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Align {
-    Left,
-    Right,
-}
-
-struct Column {
-    heading: &'static str,
-    left: u16,
-    right: u16,
-    align: Align,
-    max_lines: usize,
-}
-
 const fn column(
     heading: &'static str,
     left: u16,
@@ -68,13 +40,7 @@ const fn column(
     align: Align,
     max_lines: usize,
 ) -> Column {
-    Column {
-        heading,
-        left,
-        right,
-        align,
-        max_lines,
-    }
+    Column::new(heading, left, right, align, max_lines)
 }
 
 const COLUMNS: [Column; 7] = [
@@ -198,28 +164,11 @@ impl Composer<'_> {
                 &line.tax_rate,
                 &line.tax,
             ];
-            let wrapped: Vec<Vec<String>> = COLUMNS
-                .iter()
-                .zip(cells)
-                .map(|(column, cell)| {
-                    let width = column.right.saturating_sub(column.left);
-                    wrap(TABLE.face, TABLE.size, cell, width, column.max_lines)
-                })
-                .collect();
-            let row_lines = wrapped.iter().map(Vec::len).max().unwrap_or(1);
-            let row_height = u16::try_from(row_lines)
-                .unwrap_or(u16::MAX)
-                .saturating_mul(TABLE.leading)
-                .saturating_add(3);
+            let row = Row::wrap(&COLUMNS, &cells, TABLE);
+            let row_height = row.height(TABLE, 3);
             self.ensure_space(row_height);
             let row_top = self.y;
-            for (column, lines) in COLUMNS.iter().zip(wrapped) {
-                let mut baseline = row_top.saturating_sub(TABLE.size);
-                for cell_line in lines {
-                    self.cell(column, baseline, TABLE, cell_line);
-                    baseline = baseline.saturating_sub(TABLE.leading);
-                }
-            }
+            self.canvas.row(&COLUMNS, row_top, TABLE, row);
             self.y = row_top.saturating_sub(row_height);
         }
         self.in_table = false;
@@ -230,25 +179,10 @@ impl Composer<'_> {
     fn table_heading(&mut self) {
         self.ensure_space(TABLE.leading.saturating_mul(3));
         let baseline = self.y.saturating_sub(TABLE_HEADING.size);
-        for column in &COLUMNS {
-            self.cell(column, baseline, TABLE_HEADING, column.heading.to_owned());
-        }
+        self.canvas.headings(&COLUMNS, baseline, TABLE_HEADING);
         let rule_y = baseline.saturating_sub(4);
         self.canvas.rule(LEFT, RIGHT, rule_y, Grey::Light);
         self.y = rule_y.saturating_sub(4);
-    }
-
-    /// `text` is one line already wrapped to the column.
-    fn cell(&mut self, column: &Column, baseline: u16, style: Style, text: String) {
-        match column.align {
-            Align::Left => self
-                .canvas
-                .text(column.left, baseline, style.face, style.size, text),
-            Align::Right => {
-                self.canvas
-                    .text_right(column.right, baseline, style.face, style.size, text);
-            }
-        }
     }
 
     fn tax_summary(&mut self) {
@@ -376,15 +310,8 @@ impl Composer<'_> {
         text: &str,
         width: u16,
     ) {
-        let line = truncate(style.face, style.size, text, width);
-        match align {
-            Align::Left => self
-                .canvas
-                .text(edge, baseline, style.face, style.size, line),
-            Align::Right => self
-                .canvas
-                .text_right(edge, baseline, style.face, style.size, line),
-        }
+        self.canvas
+            .fitted(align, edge, baseline, style, text, width);
     }
 
     fn ensure_space(&mut self, height: u16) {

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::layout::{FOOTER_BASELINE, LEFT, RIGHT, TOP, compose};
 use super::render_pdf;
-use super::text::{Face, width_points};
 use crate::documents::view::{DocumentKindLabel, DocumentView, LineView, Party, TaxSummaryView};
+use otc_pdf::{Face, width_points};
 
 fn party(name: &str, lines: &[&str], tax_id: Option<&str>) -> Party {
     Party {

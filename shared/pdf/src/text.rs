@@ -6,7 +6,7 @@
 /// The two faces documents use; both are among the PDF standard 14, so no
 /// font file is embedded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Face {
+pub enum Face {
     Regular,
     Bold,
 }
@@ -42,7 +42,7 @@ const ELLIPSIS: &str = "...";
 /// What will actually be drawn for `text`: control characters become spaces
 /// and characters WinAnsi cannot encode become `?` (the same substitution the
 /// PDF writer makes), so measuring and drawing agree.
-pub(super) fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     text.chars()
         .map(|character| {
             if character.is_control() {
@@ -108,14 +108,14 @@ fn char_millipoints(face: Face, size: u16, character: char) -> u32 {
 }
 
 /// Width of `text` at `size` points, in thousandths of a point.
-pub(super) fn width_millipoints(face: Face, size: u16, text: &str) -> u32 {
+pub fn width_millipoints(face: Face, size: u16, text: &str) -> u32 {
     text.chars()
         .map(|character| char_millipoints(face, size, character))
         .fold(0, u32::saturating_add)
 }
 
 /// Width of `text` at `size` points, in whole points (rounded up).
-pub(super) fn width_points(face: Face, size: u16, text: &str) -> u16 {
+pub fn width_points(face: Face, size: u16, text: &str) -> u16 {
     let millipoints = width_millipoints(face, size, text);
     u16::try_from(millipoints.div_ceil(1000)).unwrap_or(u16::MAX)
 }
@@ -131,13 +131,7 @@ fn fits(face: Face, size: u16, text: &str, max_width: u16) -> bool {
 /// Breaks `text` into lines no wider than `max_width` points: at spaces
 /// where possible, inside a word when one word alone is too wide. Past
 /// `max_lines` the last kept line ends in `...`. Always at least one line.
-pub(super) fn wrap(
-    face: Face,
-    size: u16,
-    text: &str,
-    max_width: u16,
-    max_lines: usize,
-) -> Vec<String> {
+pub fn wrap(face: Face, size: u16, text: &str, max_width: u16, max_lines: usize) -> Vec<String> {
     let limit = max_lines.max(1);
     let available = budget(max_width);
     let space = char_millipoints(face, size, ' ');
@@ -197,7 +191,7 @@ pub(super) fn wrap(
 }
 
 /// One line of `text`, cut with `...` if it is wider than `max_width`.
-pub(super) fn truncate(face: Face, size: u16, text: &str, max_width: u16) -> String {
+pub fn truncate(face: Face, size: u16, text: &str, max_width: u16) -> String {
     let clean = printable(text);
     let single_line = clean.split_whitespace().collect::<Vec<_>>().join(" ");
     if fits(face, size, &single_line, max_width) {

@@ -5,29 +5,29 @@ use printpdf::{
     BuiltinFont, Color, Greyscale, Line, LinePoint, Op, PdfFontHandle, Point, Pt, TextItem,
 };
 
-use super::text::{Face, width_points};
+use crate::text::{Face, width_points};
 
 /// PDF grey levels for rules: 0 is black, 1 white.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Grey {
+pub enum Grey {
     Dark,
     Light,
 }
 
 #[derive(Default)]
-pub(super) struct Canvas {
+pub struct Canvas {
     finished_pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
 }
 
 impl Canvas {
-    pub(super) fn next_page(&mut self) {
+    pub fn next_page(&mut self) {
         self.finished_pages.push(std::mem::take(&mut self.ops));
     }
 
-    /// `text` must already fit where it goes (see [`super::text`]); it is
+    /// `text` must already fit where it goes (see [`crate::text`]); it is
     /// drawn as is, `baseline` up from the bottom of the page.
-    pub(super) fn text(&mut self, x: u16, baseline: u16, face: Face, size: u16, text: String) {
+    pub fn text(&mut self, x: u16, baseline: u16, face: Face, size: u16, text: String) {
         let font = match face {
             Face::Regular => BuiltinFont::Helvetica,
             Face::Bold => BuiltinFont::HelveticaBold,
@@ -49,19 +49,12 @@ impl Canvas {
     }
 
     /// Like [`Self::text`], ending at `right` instead of starting at x.
-    pub(super) fn text_right(
-        &mut self,
-        right: u16,
-        baseline: u16,
-        face: Face,
-        size: u16,
-        text: String,
-    ) {
+    pub fn text_right(&mut self, right: u16, baseline: u16, face: Face, size: u16, text: String) {
         let x = right.saturating_sub(width_points(face, size, &text));
         self.text(x, baseline, face, size, text);
     }
 
-    pub(super) fn rule(&mut self, from_x: u16, to_x: u16, y: u16, grey: Grey) {
+    pub fn rule(&mut self, from_x: u16, to_x: u16, y: u16, grey: Grey) {
         let level = match grey {
             Grey::Dark => 0.3,
             Grey::Light => 0.6,
@@ -91,10 +84,7 @@ impl Canvas {
 
     /// Ends the last page, then lets `draw` add to every page knowing its
     /// number and the page count (for "page n of m" footers).
-    pub(super) fn finish(
-        mut self,
-        mut draw: impl FnMut(&mut Canvas, usize, usize),
-    ) -> Vec<Vec<Op>> {
+    pub fn finish(mut self, mut draw: impl FnMut(&mut Canvas, usize, usize)) -> Vec<Vec<Op>> {
         self.next_page();
         let mut pages = std::mem::take(&mut self.finished_pages);
         let page_count = pages.len();
