@@ -13,10 +13,12 @@
 
 pub mod api;
 pub mod commands;
+pub mod credit_batcher;
 pub mod domain;
 pub mod events;
 pub mod promise_check;
 pub mod resolution;
+pub mod settings;
 pub mod store;
 
 use otc_proto::collections::credit_limit_service_server::CreditLimitServiceServer;
@@ -25,6 +27,7 @@ use otc_proto::collections::dispute_service_server::DisputeServiceServer;
 use otc_proto::collections::ledger_service_server::LedgerServiceServer;
 use otc_proto::collections::promise_service_server::PromiseServiceServer;
 use otc_proto::collections::write_off_service_server::WriteOffServiceServer;
+use otc_shared::config::ServiceSettings;
 use otc_shared::inbox::InboxConsumer;
 use otc_shared::kafka::topics;
 use otc_shared::peers::PeerChannel;
@@ -43,13 +46,23 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
 pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let context = application.context().clone();
     let settings = application.settings().clone();
+    let collections: settings::CollectionsSettings = ServiceSettings::load_section("collections")?;
     // Disputes resolved by credit note ask billing for it (topology: collections calls billing).
     let billing =
         PeerChannel::connect_lazy(SERVICE.name, "billing", &settings.peers, &settings.auth)?;
     let resolver = resolution::DisputeResolver::new(context.pool.clone(), billing);
     let auth = context.auth.clone();
+    // CheckCredit calls are decided a batch at a time (see credit_batcher).
+    let (credit_checks, credit_check_workers) = credit_batcher::credit_checks(
+        context.pool.clone(),
+        collections.credit_check_batch,
+        collections.credit_check_workers,
+    );
+    application.add_background_task("credit checks", move |shutdown| {
+        credit_check_workers.run(shutdown)
+    });
     application.add_grpc_service(CreditServiceServer::with_interceptor(
-        api::credit::CreditApi::new(context.pool.clone()),
+        api::credit::CreditApi::new(credit_checks),
         auth.clone(),
     ));
     application.add_grpc_service(CreditLimitServiceServer::with_interceptor(

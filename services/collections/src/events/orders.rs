@@ -32,7 +32,7 @@ pub async fn customer_upserted(tx: &mut Tx, event: &Incoming<'_>) -> Result<Touc
             segment: &upserted.segment,
             tax_region: upserted.tax_region.trim(),
             billing_address: Address::from_proto(upserted.billing_address.as_ref())
-                .map(|address| serde_json::to_value(address))
+                .map(serde_json::to_value)
                 .transpose()
                 .map_err(|error| {
                     HandlerError::Rejected(format!("billing_address cannot be stored: {error}"))
