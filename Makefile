@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,15 @@ bench-invoices: ## Invoice issuing benchmark (figures only): make bench-invoices
 	  && cargo build --release -p otc-billing --bin otc-billing \
 	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
 	     cargo run --release -p otc-bench --bin invoice-issuing -- $(ARGS)
+
+# Release builds of the benchmark and of the otc-collections it starts.
+bench-credit: ## CheckCredit benchmark (figures only): make bench-credit ARGS="--customers 2000 --calls 20000"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" \
+	  && export SQLX_OFFLINE=true \
+	  && cargo build --release -p otc-collections --bin otc-collections \
+	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
+	     cargo run --release -p otc-bench --bin credit-check -- $(ARGS)
 
 # The engine part needs no service; the import part starts a release otc-payments.
 bench-payments: ## Cash application benchmark (figures only): make bench-payments ARGS="--receipts 50000"

@@ -24,6 +24,12 @@ impl Latencies {
         Ok(())
     }
 
+    /// Adds another recorder's latencies (one per load task, merged at the end).
+    pub fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
+        self.histogram.add(&other.histogram)?;
+        Ok(())
+    }
+
     pub fn count(&self) -> u64 {
         self.histogram.len()
     }

@@ -8,5 +8,6 @@ pub mod master_data;
 pub mod order_events;
 pub mod probes;
 pub mod raw_kafka;
+pub mod raw_postgres;
 pub mod readers;
 pub mod upstream;

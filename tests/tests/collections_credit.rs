@@ -490,3 +490,138 @@ async fn credit_calls_are_role_checked_validated_and_tenant_scoped() {
     let own = check(&suite, &customer, &id(), "10.00").await;
     assert_eq!(amount(own.open_receivables.as_ref()), dec("300"));
 }
+
+/// Many checks of two customers at once (and of a second tenant asking
+/// about the same customer id): approvals never add up beyond a limit,
+/// every hold was over it when decided, asking again changes nothing, and
+/// each customer's hold is told once.
+#[tokio::test]
+async fn concurrent_checks_of_one_customer_never_approve_beyond_its_limit() {
+    let suite = CollectionsSuite::start("coll_concurrent", &[]).await;
+    let (first, _) = customer_owing(&suite, "100.00", &days_ago(0)).await;
+    let (second, _) = customer_owing(&suite, "50.00", &days_ago(0)).await;
+    set_limit(&suite, &first, "1000.00").await;
+    set_limit(&suite, &second, "600.00").await;
+    let amounts = ["40.00", "75.50", "120.25", "99.99", "10.01", "63.20"];
+    let orders: Vec<(String, String, &str)> = (0..90)
+        .map(|index| {
+            let customer = if index % 3 == 2 { &second } else { &first };
+            (customer.clone(), id(), amounts[index % amounts.len()])
+        })
+        .collect();
+    let ask_all = || {
+        futures::future::join_all(
+            orders
+                .iter()
+                .map(|(customer, order, amount)| check(&suite, customer, order, amount)),
+        )
+    };
+    let other_tenant = futures::future::join_all((0..10).map(|_| {
+        let mut client = suite.credit();
+        let request = otc_testkit::billing::request(
+            CheckCreditRequest {
+                customer_id: first.clone(),
+                order_id: id(),
+                order_amount: Some(money("1.00", "EUR")),
+            },
+            "globex",
+            &[Role::Service],
+        );
+        async move { client.check_credit(request).await }
+    }));
+    let (answers, foreign) = tokio::join!(ask_all(), other_tenant);
+    for answer in foreign {
+        let answer = answer.unwrap().into_inner();
+        assert_eq!(decision(&answer), CreditDecision::Hold);
+        assert_eq!(answer.reason, "no credit limit set");
+        assert_eq!(amount(answer.open_receivables.as_ref()), Decimal::ZERO);
+    }
+
+    for (customer, receivables, limit) in [(&first, "100", "1000"), (&second, "50", "600")] {
+        let (receivables, limit) = (dec(receivables), dec(limit));
+        let mine: Vec<(&str, Decimal, CreditDecision)> = orders
+            .iter()
+            .zip(&answers)
+            .filter(|((owner, _, _), _)| owner == customer)
+            .map(|((_, order, asked), answer)| (order.as_str(), dec(asked), decision(answer)))
+            .collect();
+        let approved: Decimal = mine
+            .iter()
+            .filter(|(_, _, decided)| *decided == CreditDecision::Approve)
+            .map(|(_, asked, _)| *asked)
+            .sum();
+        let held: Vec<Decimal> = mine
+            .iter()
+            .filter(|(_, _, decided)| *decided == CreditDecision::Hold)
+            .map(|(_, asked, _)| *asked)
+            .collect();
+        assert!(
+            receivables + approved <= limit,
+            "{customer}: {approved} approved over {receivables} owed breaks {limit}"
+        );
+        assert!(!held.is_empty(), "{customer}: 30 orders cannot all fit");
+        for asked in &held {
+            assert!(
+                receivables + approved + asked > limit,
+                "{customer}: {asked} was held although it fits beside {approved}"
+            );
+        }
+        let reserved: Decimal = suite
+            .scalar(&format!(
+                "SELECT COALESCE(SUM(order_total), 0) FROM unbilled_orders WHERE tenant = '{tenant}' AND customer_id = '{customer}' AND state = 'reserved'",
+                tenant = suite.tenant
+            ))
+            .await;
+        assert_eq!(reserved, approved, "{customer}: stored as answered");
+        let held_stored: i64 = suite
+            .count(&format!(
+                "SELECT count(*) FROM unbilled_orders WHERE tenant = '{tenant}' AND customer_id = '{customer}' AND state = 'held'",
+                tenant = suite.tenant
+            ))
+            .await;
+        assert_eq!(usize::try_from(held_stored).unwrap(), held.len());
+        let audited: i64 = suite
+            .count(&format!(
+                "SELECT count(*) FROM audit_log WHERE tenant = '{tenant}' AND entity_id = '{customer}' AND action = 'credit.held'",
+                tenant = suite.tenant
+            ))
+            .await;
+        assert_eq!(audited, 1, "{customer}: one hold, audited once");
+    }
+
+    // Asking about every order again, all at once, decides each the same
+    // way and counts nothing twice.
+    let again = ask_all().await;
+    for (before, after) in answers.iter().zip(&again) {
+        assert_eq!(decision(before), decision(after));
+    }
+    let reserved_again: Decimal = suite
+        .scalar(&format!(
+            "SELECT COALESCE(SUM(order_total), 0) FROM unbilled_orders WHERE tenant = '{}' AND state = 'reserved'",
+            suite.tenant
+        ))
+        .await;
+    let approved_total: Decimal = orders
+        .iter()
+        .zip(&answers)
+        .filter(|(_, answer)| decision(answer) == CreditDecision::Approve)
+        .map(|((_, _, asked), _)| dec(asked))
+        .sum();
+    assert_eq!(reserved_again, approved_total);
+    // One per customer of this tenant, and the other tenant's own hold of
+    // the customer it knows nothing of (no limit there).
+    let held_events = suite
+        .collections_events(CUSTOMER_CREDIT_HELD, 4, Duration::from_secs(10))
+        .await;
+    let mut held_keys: Vec<String> = held_events
+        .iter()
+        .filter_map(|record| record.key.clone())
+        .collect();
+    held_keys.sort();
+    let mut expected = vec![first.clone(), first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(
+        held_keys, expected,
+        "one CustomerCreditHeld per customer and tenant"
+    );
+}

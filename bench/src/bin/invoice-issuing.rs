@@ -27,9 +27,9 @@ use sqlx::PgPool;
 use otc_bench::billing_backlog::{self, InvoiceWatcher, OrderEvent, SHIPMENT_RECORDED, Sent};
 use otc_bench::figures::{self, Latencies};
 use otc_bench::raw_kafka;
+use otc_bench::raw_postgres::{CommitRun, Scratch};
 use otc_bench::upstream::Pacing;
 use otc_shared::kafka::topics;
-use otc_testkit::TestDatabase;
 use otc_testkit::billing::BillingSuite;
 use otc_testkit::suite::ServiceSuite;
 
@@ -797,19 +797,6 @@ fn print_service_metrics(metrics: &str) {
 // ---------------------------------------------------------------------------
 // The baseline: raw single-transaction commits on the same server.
 
-#[derive(Debug, Clone, Copy)]
-struct CommitRun {
-    connections: usize,
-    commits: usize,
-    elapsed: Duration,
-}
-
-impl CommitRun {
-    fn rate(&self) -> f64 {
-        figures::per_second(self.commits, self.elapsed)
-    }
-}
-
 struct RawCommits {
     /// Server version, fsync and synchronous_commit.
     settings: String,
@@ -818,77 +805,22 @@ struct RawCommits {
 }
 
 async fn raw_commit_rates(arguments: &Arguments) -> anyhow::Result<RawCommits> {
-    let database = TestDatabase::create("bench_raw").await?;
+    let scratch = Scratch::create(arguments.raw_connections).await?;
+    let duration = Duration::from_secs(arguments.raw_seconds);
     let result = async {
-        sqlx::query(
-            "CREATE TABLE raw_commits (
-                 id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                 tenant TEXT NOT NULL,
-                 payload TEXT NOT NULL,
-                 created_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
-        .execute(&database.pool)
-        .await?;
-        let (version, fsync, synchronous_commit): (String, String, String) = sqlx::query_as(
-            "SELECT current_setting('server_version'), current_setting('fsync'),
-                    current_setting('synchronous_commit')",
-        )
-        .fetch_one(&database.pool)
-        .await?;
-        let settings =
-            format!("PostgreSQL {version}, fsync {fsync}, synchronous_commit {synchronous_commit}");
-        let duration = Duration::from_secs(arguments.raw_seconds);
-        let sequential = commit_loop(&database.pool, 1, duration).await?;
-        let concurrent = commit_loop(&database.pool, arguments.raw_connections, duration).await?;
+        let sequential = scratch.commit_loop(1, duration).await?;
+        let concurrent = scratch
+            .commit_loop(arguments.raw_connections, duration)
+            .await?;
         anyhow::Ok(RawCommits {
-            settings,
+            settings: scratch.settings.clone(),
             sequential,
             concurrent,
         })
     }
     .await;
-    database.drop_database().await;
+    scratch.drop_database().await;
     result
-}
-
-/// `connections` tasks, each on a connection of its own, doing BEGIN;
-/// INSERT one row; COMMIT as often as they can for `duration`.
-async fn commit_loop(
-    pool: &PgPool,
-    connections: usize,
-    duration: Duration,
-) -> anyhow::Result<CommitRun> {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections.max(1) {
-        let pool = pool.clone();
-        tasks.spawn(async move {
-            let mut connection = pool.acquire().await?;
-            let payload = "x".repeat(200);
-            let mut commits = 0_usize;
-            while Instant::now() < deadline {
-                let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
-                sqlx::query("INSERT INTO raw_commits (tenant, payload) VALUES ($1, $2)")
-                    .bind("bench")
-                    .bind(&payload)
-                    .execute(&mut *transaction)
-                    .await?;
-                transaction.commit().await?;
-                commits += 1;
-            }
-            anyhow::Ok(commits)
-        });
-    }
-    let mut commits = 0;
-    while let Some(joined) = tasks.join_next().await {
-        commits += joined??;
-    }
-    Ok(CommitRun {
-        connections: connections.max(1),
-        commits,
-        elapsed: started.elapsed(),
-    })
 }
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod commands;
+pub mod credit_batcher;
 pub mod documents;
 pub mod domain;
 pub mod dunning;
@@ -22,6 +23,7 @@ pub mod events;
 pub mod ledger_check;
 pub mod promise_check;
 pub mod resolution;
+pub mod settings;
 pub mod store;
 
 use otc_proto::collections::credit_limit_service_server::CreditLimitServiceServer;
@@ -49,7 +51,7 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
 
 /// Adds the collections service's own parts to the shared skeleton.
 pub fn install(application: &mut Application) -> anyhow::Result<()> {
-    let own: dunning::settings::CollectionsSettings = ServiceSettings::load_section("collections")?;
+    let own: settings::CollectionsSettings = ServiceSettings::load_section("collections")?;
     own.dunning.check()?;
     let context = application.context().clone();
     let settings = application.settings().clone();
@@ -58,8 +60,17 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         PeerChannel::connect_lazy(SERVICE.name, "billing", &settings.peers, &settings.auth)?;
     let resolver = resolution::DisputeResolver::new(context.pool.clone(), billing);
     let auth = context.auth.clone();
+    // CheckCredit calls are decided a batch at a time (see credit_batcher).
+    let (credit_checks, credit_check_workers) = credit_batcher::credit_checks(
+        context.pool.clone(),
+        own.credit_check_batch,
+        own.credit_check_workers,
+    );
+    application.add_background_task("credit checks", move |shutdown| {
+        credit_check_workers.run(shutdown)
+    });
     application.add_grpc_service(CreditServiceServer::with_interceptor(
-        api::credit::CreditApi::new(context.pool.clone()),
+        api::credit::CreditApi::new(credit_checks),
         auth.clone(),
     ));
     application.add_grpc_service(CreditLimitServiceServer::with_interceptor(

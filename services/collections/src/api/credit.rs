@@ -1,11 +1,11 @@
 //! `otc.collections.v1.CreditService`: the order service's credit check.
 
 use rust_decimal::Decimal;
-use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
-use super::{Fields, actor, begin, commit, read_error};
-use crate::commands::check::{self, CreditAnswer, CreditAsk};
+use super::{Fields, actor, read_error};
+use crate::commands::check::{CreditAnswer, CreditAsk};
+use crate::credit_batcher::CreditChecks;
 use crate::domain::credit::Decision;
 use otc_proto::collections as wire;
 use otc_proto::collections::credit_service_server::CreditService;
@@ -13,14 +13,17 @@ use otc_shared::auth::{Permission, authorize};
 use otc_shared::money::column_to_proto as money;
 
 pub struct CreditApi {
-    pool: PgPool,
+    checks: CreditChecks,
 }
 
 impl CreditApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(checks: CreditChecks) -> Self {
+        Self { checks }
     }
 }
+
+/// Amounts are stored as NUMERIC(20, 6): at most 14 digits before the point.
+const AMOUNT_BOUND: Decimal = Decimal::from_parts(276_447_232, 23_283, 0, false, 0);
 
 /// The order's amount: any scale (it is the order service's total, not
 /// re-rounded here), not negative, in an ISO 4217 currency.
@@ -38,6 +41,10 @@ fn order_amount(
         .ok();
     if amount.is_some_and(|amount| amount.is_sign_negative() && !amount.is_zero()) {
         fields.add("order_amount.amount", "must not be negative");
+        return None;
+    }
+    if amount.is_some_and(|amount| amount >= AMOUNT_BOUND) {
+        fields.add("order_amount.amount", "must be less than 100000000000000");
         return None;
     }
     Some((amount?, currency?.code().to_owned()))
@@ -85,11 +92,35 @@ impl CreditService for CreditApi {
             amount,
             currency,
         };
-        let mut tx = begin(&self.pool, &principal.tenant).await?;
-        let answer = check::check_credit(&mut tx, &actor(&principal), &ask)
+        let answer = self
+            .checks
+            .check(actor(&principal), ask)
             .await
             .map_err(read_error)?;
-        commit(tx).await?;
         Ok(Response::new(response_of(&answer)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_amount_bound_is_what_numeric_20_6_holds() {
+        assert_eq!(AMOUNT_BOUND, Decimal::from(100_000_000_000_000_i64));
+        let mut fields = Fields::new();
+        let too_big = otc_proto::types::Money {
+            amount: "100000000000000".to_owned(),
+            currency_code: "EUR".to_owned(),
+        };
+        assert_eq!(order_amount(&mut fields, Some(&too_big)), None);
+        assert!(fields.finish().is_err());
+        let mut fields = Fields::new();
+        let largest = otc_proto::types::Money {
+            amount: "99999999999999.999999".to_owned(),
+            currency_code: "EUR".to_owned(),
+        };
+        assert!(order_amount(&mut fields, Some(&largest)).is_some());
+        assert!(fields.finish().is_ok());
     }
 }

@@ -173,6 +173,58 @@ async fn release(
     .await
 }
 
+/// Customers going on hold at once (one batch of credit checks): what
+/// [`hold`] does for each, with one statement per table.
+pub struct NewHold {
+    pub customer_id: Uuid,
+    pub assessment: Assessment,
+    pub reason: String,
+}
+
+pub async fn hold_many(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    holds: &[NewHold],
+    trigger: &str,
+) -> Result<(), sqlx::Error> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    let customer_ids: Vec<Uuid> = holds.iter().map(|hold| hold.customer_id).collect();
+    let reasons: Vec<String> = holds.iter().map(|hold| hold.reason.clone()).collect();
+    store::set_on_hold_many(tx, &customer_ids, &reasons).await?;
+    let events: Vec<_> = holds
+        .iter()
+        .map(|hold| {
+            outgoing::customer_credit_held(
+                tenant,
+                hold.customer_id,
+                &hold.assessment,
+                &hold.reason,
+                trigger,
+            )
+        })
+        .collect();
+    outbox::enqueue_many(tx, &events).await?;
+    let entity_ids: Vec<String> = customer_ids.iter().map(Uuid::to_string).collect();
+    let entries: Vec<AuditEntry<'_>> = holds
+        .iter()
+        .zip(&entity_ids)
+        .map(|(hold, entity_id)| {
+            tracing::info!(customer_id = %hold.customer_id, reason = hold.reason, trigger, "customer put on credit hold");
+            audit_entry(
+                tenant,
+                entity_id,
+                "credit.held",
+                &hold.assessment,
+                &hold.reason,
+                trigger,
+            )
+        })
+        .collect();
+    audit::record_many(tx, &entries).await
+}
+
 async fn record(
     tx: &mut Tx,
     tenant: &TenantId,
@@ -182,28 +234,41 @@ async fn record(
     reason: &str,
     trigger: &str,
 ) -> Result<(), sqlx::Error> {
-    let held = action == "credit.held";
-    let text = |amount| column_to_proto(amount, &assessment.currency).amount;
+    let entity_id = customer_id.to_string();
     audit::record(
         tx,
-        AuditEntry {
-            tenant,
-            actor: SYSTEM_ACTOR,
-            action,
-            entity_type: "customer_credit",
-            entity_id: &customer_id.to_string(),
-            before: Some(serde_json::json!({ "on_hold": !held })),
-            after: Some(serde_json::json!({
-                "on_hold": held,
-                "reason": reason,
-                "trigger": trigger,
-                "currency": assessment.currency,
-                "credit_limit": assessment.limit.map(text),
-                "open_receivables": text(assessment.receivables),
-                "unbilled_orders": text(assessment.unbilled),
-                "exposure": text(assessment.exposure),
-            })),
-        },
+        audit_entry(tenant, &entity_id, action, assessment, reason, trigger),
     )
     .await
+}
+
+/// The audit record of a hold or a release, by the system actor.
+fn audit_entry<'a>(
+    tenant: &'a TenantId,
+    entity_id: &'a str,
+    action: &'a str,
+    assessment: &Assessment,
+    reason: &str,
+    trigger: &str,
+) -> AuditEntry<'a> {
+    let held = action == "credit.held";
+    let text = |amount| column_to_proto(amount, &assessment.currency).amount;
+    AuditEntry {
+        tenant,
+        actor: SYSTEM_ACTOR,
+        action,
+        entity_type: "customer_credit",
+        entity_id,
+        before: Some(serde_json::json!({ "on_hold": !held })),
+        after: Some(serde_json::json!({
+            "on_hold": held,
+            "reason": reason,
+            "trigger": trigger,
+            "currency": assessment.currency,
+            "credit_limit": assessment.limit.map(text),
+            "open_receivables": text(assessment.receivables),
+            "unbilled_orders": text(assessment.unbilled),
+            "exposure": text(assessment.exposure),
+        })),
+    }
 }

@@ -1,19 +1,6 @@
-//! The collections service's own settings (`OTC_COLLECTIONS__*`): how
-//! dunning runs, and how its notices are delivered.
+//! How dunning runs (`OTC_COLLECTIONS__DUNNING__*`).
 
-use otc_delivery::DeliverySettings;
 use serde::Deserialize;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectionsSettings {
-    #[serde(default)]
-    pub dunning: DunningSettings,
-    /// SMTP server, `From:` and webhook signing secret of dunning notices
-    /// (`OTC_COLLECTIONS__DELIVERY__*`).
-    #[serde(default)]
-    pub delivery: DeliverySettings,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -363,3 +363,179 @@ pub async fn read_terms(tx: &mut Tx, customer_id: Uuid) -> Result<Option<Terms>,
     .fetch_optional(&mut **tx)
     .await
 }
+
+/// [`Terms`] of one of several customers locked at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerTerms {
+    pub customer_id: Uuid,
+    pub on_hold: bool,
+    pub hold_reason: String,
+    pub held_since: Option<DateTime<Utc>>,
+    pub limit_amount: Option<Decimal>,
+    pub limit_currency: Option<String>,
+    pub risk_class: Option<String>,
+    pub limit_version: Option<i64>,
+    pub overdue_hold_days: Option<i32>,
+    pub default_limit_amount: Option<Decimal>,
+    pub default_limit_currency: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_status: Option<String>,
+    pub customer_currency: Option<String>,
+}
+
+impl CustomerTerms {
+    pub fn split(self) -> (Uuid, Terms) {
+        (
+            self.customer_id,
+            Terms {
+                on_hold: self.on_hold,
+                hold_reason: self.hold_reason,
+                held_since: self.held_since,
+                limit_amount: self.limit_amount,
+                limit_currency: self.limit_currency,
+                risk_class: self.risk_class,
+                limit_version: self.limit_version,
+                overdue_hold_days: self.overdue_hold_days,
+                default_limit_amount: self.default_limit_amount,
+                default_limit_currency: self.default_limit_currency,
+                customer_name: self.customer_name,
+                customer_status: self.customer_status,
+                customer_currency: self.customer_currency,
+            },
+        )
+    }
+}
+
+/// [`lock_terms`] for several customers in one statement: the status rows
+/// are created or locked in id order (so two batches of overlapping
+/// customers wait for each other rather than deadlock).
+pub async fn lock_terms_many(
+    tx: &mut Tx,
+    tenant: &str,
+    customer_ids: &[Uuid],
+) -> Result<Vec<CustomerTerms>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerTerms,
+        r#"WITH status AS (
+               INSERT INTO credit_status (tenant, customer_id)
+               SELECT $1, customer_id FROM (SELECT DISTINCT unnest($2::uuid[]) AS customer_id) asked
+               ORDER BY customer_id
+               ON CONFLICT (tenant, customer_id) DO UPDATE SET on_hold = credit_status.on_hold
+               RETURNING customer_id, on_hold, hold_reason, held_since)
+           SELECT s.customer_id AS "customer_id!", s.on_hold AS "on_hold!",
+                  s.hold_reason AS "hold_reason!", s.held_since AS "held_since?",
+                  l.amount AS "limit_amount?", l.currency AS "limit_currency?",
+                  l.risk_class AS "risk_class?", l.version AS "limit_version?",
+                  p.overdue_hold_days AS "overdue_hold_days?",
+                  p.default_limit_amount AS "default_limit_amount?",
+                  p.default_limit_currency AS "default_limit_currency?",
+                  c.legal_name AS "customer_name?", c.status AS "customer_status?",
+                  c.currency AS "customer_currency?"
+           FROM status s
+           -- LATERAL ... LIMIT 1: one primary-key lookup per customer, never a scan.
+           LEFT JOIN LATERAL (SELECT amount, currency, risk_class, version FROM credit_limits
+                              WHERE tenant = $1 AND customer_id = s.customer_id LIMIT 1) l ON true
+           LEFT JOIN credit_policies p ON p.tenant = $1
+           LEFT JOIN LATERAL (SELECT legal_name, status, currency FROM customers
+                              WHERE tenant = $1 AND id = s.customer_id LIMIT 1) c ON true"#,
+        tenant,
+        customer_ids,
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// An [`ExposureLine`] of one of several customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerExposureLine {
+    pub customer_id: Uuid,
+    pub source: String,
+    pub currency: String,
+    pub amount: Decimal,
+    pub overdue_items: i64,
+    pub oldest_overdue: Option<NaiveDate>,
+}
+
+impl CustomerExposureLine {
+    pub fn split(self) -> (Uuid, ExposureLine) {
+        (
+            self.customer_id,
+            ExposureLine {
+                source: self.source,
+                currency: self.currency,
+                amount: self.amount,
+                overdue_items: self.overdue_items,
+                oldest_overdue: self.oldest_overdue,
+            },
+        )
+    }
+}
+
+/// [`exposure_lines`] for several customers in one statement: customer
+/// `customer_ids[i]` counts items due before `overdue_before[i]` as overdue,
+/// and the orders `except_orders` are left out of every customer's orders.
+pub async fn exposure_lines_many(
+    tx: &mut Tx,
+    customer_ids: &[Uuid],
+    overdue_before: &[NaiveDate],
+    except_orders: &[Uuid],
+) -> Result<Vec<CustomerExposureLine>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerExposureLine,
+        r#"WITH asked AS (
+               SELECT customer_id, overdue_before
+               FROM UNNEST($1::uuid[], $2::date[]) AS asked(customer_id, overdue_before))
+           -- LATERAL: one index lookup per customer, never a scan of the ledger.
+           SELECT a.customer_id AS "customer_id!", 'receivable' AS "source!",
+                  r.currency AS "currency!", r.amount AS "amount!",
+                  r.overdue_items AS "overdue_items!", r.oldest_overdue AS "oldest_overdue?"
+           FROM asked a
+           CROSS JOIN LATERAL (
+               SELECT o.currency, SUM(o.open_amount) AS amount,
+                      COUNT(*) FILTER (WHERE o.open_amount > 0 AND o.due_date < a.overdue_before) AS overdue_items,
+                      MIN(o.due_date) FILTER (WHERE o.open_amount > 0 AND o.due_date < a.overdue_before) AS oldest_overdue
+               FROM open_items o
+               WHERE o.tenant = current_setting('app.tenant', true)
+                 AND o.customer_id = a.customer_id AND o.open_amount <> 0
+               GROUP BY o.currency) r
+           UNION ALL
+           SELECT a.customer_id, CASE WHEN u.held THEN 'held' ELSE 'unbilled' END, u.currency,
+                  u.amount, 0::bigint, NULL::date
+           FROM asked a
+           CROSS JOIN LATERAL (
+               SELECT held, currency,
+                      CASE WHEN held THEN MIN(remaining) ELSE SUM(remaining) END AS amount
+               FROM (SELECT state = 'held' AS held, currency,
+                            GREATEST(order_total - shipped, 0) AS remaining
+                     FROM unbilled_orders
+                     WHERE tenant = current_setting('app.tenant', true)
+                       AND customer_id = a.customer_id
+                       AND state IN ('reserved', 'approved', 'held')
+                       AND order_id <> ALL($3::uuid[])) orders
+               GROUP BY held, currency) u"#,
+        customer_ids,
+        overdue_before,
+        except_orders,
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// [`set_on_hold`] for several customers, each with its reason.
+pub async fn set_on_hold_many(
+    tx: &mut Tx,
+    customer_ids: &[Uuid],
+    reasons: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE credit_status
+           SET on_hold = true, hold_reason = ($2::text[])[array_position($1::uuid[], customer_id)],
+               held_since = now()
+           WHERE tenant = current_setting('app.tenant', true) AND customer_id = ANY($1)"#,
+        customer_ids,
+        reasons,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -44,6 +44,72 @@ pub async fn set(
     Ok(())
 }
 
+/// An order as stored: what a credit check of other orders counts of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    pub order_id: Uuid,
+    pub customer_id: Uuid,
+    pub currency: String,
+    pub order_total: Decimal,
+    pub shipped: Decimal,
+    pub state: String,
+}
+
+/// The known orders among `order_ids`.
+pub async fn read_many(tx: &mut Tx, order_ids: &[Uuid]) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT order_id, customer_id, currency, order_total, shipped, state
+           FROM unbilled_orders
+           WHERE tenant = current_setting('app.tenant', true) AND order_id = ANY($1)"#,
+        order_ids
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// [`set`] for several orders in one statement (each order id once).
+pub async fn set_many(
+    tx: &mut Tx,
+    tenant: &str,
+    orders: &[(OrderFigures<'_>, OrderState)],
+) -> Result<(), sqlx::Error> {
+    let mut order_ids = Vec::with_capacity(orders.len());
+    let mut customer_ids = Vec::with_capacity(orders.len());
+    let mut currencies = Vec::with_capacity(orders.len());
+    let mut totals = Vec::with_capacity(orders.len());
+    let mut states = Vec::with_capacity(orders.len());
+    for (order, state) in orders {
+        order_ids.push(order.order_id);
+        customer_ids.push(order.customer_id);
+        currencies.push(order.currency.to_owned());
+        totals.push(order.total);
+        states.push(state.as_str().to_owned());
+    }
+    sqlx::query!(
+        r#"INSERT INTO unbilled_orders (tenant, order_id, customer_id, currency, order_total, state)
+           SELECT $1, order_id, customer_id, currency, total, state
+           FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::numeric[], $6::text[])
+                AS o(order_id, customer_id, currency, total, state)
+           ON CONFLICT (tenant, order_id) DO UPDATE SET
+               customer_id = EXCLUDED.customer_id,
+               currency = EXCLUDED.currency,
+               order_total = EXCLUDED.order_total,
+               state = EXCLUDED.state,
+               updated_at = now()
+           WHERE unbilled_orders.state <> 'ended'"#,
+        tenant,
+        &order_ids,
+        &customer_ids,
+        &currencies,
+        &totals,
+        &states,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A new total (an amendment); an order not seen before starts in `state`.
 pub async fn amend(
     tx: &mut Tx,
