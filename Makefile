@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -78,6 +78,12 @@ bench-credit: ## CheckCredit benchmark (figures only): make bench-credit ARGS="-
 	  && cargo build --release -p otc-collections --bin otc-collections \
 	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
 	     cargo run --release -p otc-bench --bin credit-check -- $(ARGS)
+
+bench-dunning: ## Dunning run over 1,000,000 open items (figures only): make bench-dunning ARGS="--items 100000 --customers 10000"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" \
+	  && export SQLX_OFFLINE=true \
+	  && cargo run --release -p otc-bench --bin dunning-run -- $(ARGS)
 
 # The engine part needs no service; the import part starts a release otc-payments.
 bench-payments: ## Cash application benchmark (figures only): make bench-payments ARGS="--receipts 50000"
