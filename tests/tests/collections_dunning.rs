@@ -191,7 +191,10 @@ async fn wait_until_all_sent(
 async fn levels_fire_on_their_days_never_twice_and_skip_disputed_and_promised_items() {
     let suite = CollectionsSuite::start(
         "dunning_levels",
-        &[("OTC_COLLECTIONS__DUNNING__CHECK_INTERVAL_SECONDS", "0")],
+        &[
+            ("OTC_COLLECTIONS__DUNNING__CHECK_INTERVAL_SECONDS", "0"),
+            ("OTC_COLLECTIONS__DUNNING__ALLOW_FUTURE_AS_OF", "true"),
+        ],
     )
     .await;
     set_strategy(&suite, "", standard_levels("EMAIL")).await;
@@ -879,6 +882,14 @@ async fn bad_strategies_are_refused_field_by_field_and_roles_and_tenants_are_kep
         .unwrap()
         .into_inner();
     assert_eq!(strategy.levels.len(), 4);
+    // Without the simulation setting, a run ahead of today is refused.
+    let ahead = suite
+        .dunning()
+        .run_dunning(suite.as_role(RunDunningRequest { as_of: day(1) }, Role::Collector))
+        .await
+        .unwrap_err();
+    assert_eq!(ahead.code(), tonic::Code::InvalidArgument);
+    assert!(ahead.message().contains("as_of"), "{ahead:?}");
     assert_eq!(strategy.levels[1].interest_rate, "8");
     let listed = suite
         .dunning()

@@ -274,6 +274,18 @@ impl DunningService for DunningApi {
         let principal = authorize(&request, Permission::DunningWork)?;
         let mut fields = Fields::new();
         let as_of = fields.optional_date("as_of", &request.get_ref().as_of);
+        if let Some(date) = as_of
+            && date > today()
+            && !self.runner.settings().allow_future_as_of
+        {
+            fields.add(
+                "as_of",
+                format!(
+                    "{date} is after today; a run ahead of time would send levels before their day \
+                     (collections.dunning.allow_future_as_of is for simulations)"
+                ),
+            );
+        }
         fields.finish()?;
         let actor = actor(&principal);
         let internal = |error: anyhow::Error| {

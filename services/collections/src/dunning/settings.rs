@@ -23,6 +23,11 @@ pub struct DunningSettings {
     /// A pause between batches, to spare a busy database.
     #[serde(default)]
     pub batch_pause_ms: u64,
+    /// Let `RunDunning` run as of a date after today: for simulations and
+    /// tests that play days ahead, never in production (it would send
+    /// levels before their day).
+    #[serde(default)]
+    pub allow_future_as_of: bool,
 }
 
 fn yes() -> bool {
@@ -49,6 +54,7 @@ impl Default for DunningSettings {
             batch_customers: default_batch_customers(),
             lease_seconds: default_lease_seconds(),
             batch_pause_ms: 0,
+            allow_future_as_of: false,
         }
     }
 }

@@ -915,7 +915,8 @@ pub async fn claim_due(
     .await
 }
 
-/// Marks a pending notice sent; false when it was not pending any more.
+/// Marks a pending notice sent: its sent time, or None when it was not
+/// pending any more.
 pub async fn mark_sent(
     tx: &mut Tx,
     id: Uuid,
