@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::{Actor, CommandError};
 use crate::domain::dunning::{Channel, Level, validate_levels};
 use crate::domain::dunning_text::Templates;
+use crate::dunning::run::recipient_of;
 use crate::store::Tx;
 use crate::store::dunning::{self as store, ContactRow, StrategyRecord};
-use otc_shared::address::Address;
 use otc_shared::audit::{self, AuditEntry};
 use otc_shared::violations::Violations;
 
@@ -204,23 +204,9 @@ pub async fn retry_notice(tx: &mut Tx, actor: &Actor, notice_id: Uuid) -> Result
         .await?
         .into_iter()
         .next();
-    let recipient = match channel {
-        Channel::Email => destination.map(|found| found.email),
-        Channel::Webhook => destination.map(|found| found.webhook_url),
-        Channel::Letter => destination
-            .and_then(|found| found.billing_address)
-            .map(|value| Address::from_json(&value).printed().join("\n")),
-    }
-    .filter(|recipient| !recipient.trim().is_empty())
-    .ok_or_else(|| {
+    let recipient = recipient_of(channel, destination.as_ref()).map_err(|problem| {
         CommandError::FailedPrecondition(format!(
-            "customer {} has no {} to send the notice to; set it first",
-            notice.customer_id,
-            match channel {
-                Channel::Email => "email address (SetDunningContact)",
-                Channel::Webhook => "webhook URL (SetDunningContact)",
-                Channel::Letter => "billing address (customer master)",
-            }
+            "notice {notice_id} cannot be sent again: {problem}; set it first"
         ))
     })?;
     store::requeue(tx, notice_id, &recipient).await?;

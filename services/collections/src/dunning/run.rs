@@ -268,7 +268,11 @@ impl DunningRunner {
                 .get(&(notice.strategy_id, notice.level.level))
                 .ok_or_else(|| anyhow::anyhow!("no templates for a planned level"))?;
             let text = templates.render(&NoticeContext::of(&notice, name, run.as_of))?;
-            let (recipient, problem) = recipient_of(&notice, destinations.get(&notice.customer_id));
+            let (recipient, problem) =
+                match recipient_of(notice.level.channel, destinations.get(&notice.customer_id)) {
+                    Ok(recipient) => (recipient, None),
+                    Err(problem) => (String::new(), Some(problem)),
+                };
             notices.push(new_notice(
                 notice,
                 text.subject,
@@ -304,52 +308,27 @@ async fn load_plan(tx: &mut Tx) -> anyhow::Result<Plan> {
     })
 }
 
-/// Where the notice goes; with the reason when it can go nowhere (the
-/// notice is then stored as failed, and `RetryDunningNotice` sends it once
-/// the contact is there).
-pub fn recipient_of(
-    notice: &PlannedNotice,
-    destination: Option<&Destination>,
-) -> (String, Option<String>) {
-    let empty = String::new();
-    match notice.level.channel {
-        Channel::Email => {
-            let email = destination.map_or(&empty, |found| &found.email);
-            if email.trim().is_empty() {
-                (
-                    String::new(),
-                    Some("no email address for the customer (SetDunningContact)".to_owned()),
-                )
-            } else {
-                (email.clone(), None)
+/// Where a notice of `channel` goes, or why it can go nowhere (the notice
+/// is then stored as failed, and `RetryDunningNotice` sends it once the
+/// contact is there).
+pub fn recipient_of(channel: Channel, destination: Option<&Destination>) -> Result<String, String> {
+    let recipient = match channel {
+        Channel::Email => destination.map(|found| found.email.clone()),
+        Channel::Webhook => destination.map(|found| found.webhook_url.clone()),
+        Channel::Letter => destination
+            .and_then(|found| found.billing_address.as_ref())
+            .map(|value| Address::from_json(value).printed().join("\n")),
+    };
+    recipient
+        .filter(|recipient| !recipient.trim().is_empty())
+        .ok_or_else(|| {
+            match channel {
+                Channel::Email => "no email address for the customer (SetDunningContact)",
+                Channel::Webhook => "no webhook URL for the customer (SetDunningContact)",
+                Channel::Letter => "no billing address for the customer (customer master)",
             }
-        }
-        Channel::Webhook => {
-            let url = destination.map_or(&empty, |found| &found.webhook_url);
-            if url.trim().is_empty() {
-                (
-                    String::new(),
-                    Some("no webhook URL for the customer (SetDunningContact)".to_owned()),
-                )
-            } else {
-                (url.clone(), None)
-            }
-        }
-        Channel::Letter => {
-            let lines = destination
-                .and_then(|found| found.billing_address.as_ref())
-                .map(|value| Address::from_json(value).printed())
-                .unwrap_or_default();
-            if lines.is_empty() {
-                (
-                    String::new(),
-                    Some("no billing address for the customer (customer master)".to_owned()),
-                )
-            } else {
-                (lines.join("\n"), None)
-            }
-        }
-    }
+            .to_owned()
+        })
 }
 
 fn new_notice(
