@@ -21,7 +21,7 @@ const SECRET_ACCESS_KEY: &str = "otc-test-secret";
 const REGION: &str = "us-east-1";
 
 fn s3_endpoint() -> String {
-    std::env::var("OTC_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:59000".to_owned())
+    std::env::var("OTC_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:59000".to_owned())
 }
 
 /// object_store does not create buckets; the local server takes an
