@@ -6,9 +6,11 @@
 
 use otc_shared::runtime::ServiceDefinition;
 
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 pub const SERVICE: ServiceDefinition = ServiceDefinition {
     name: "reporting",
     default_grpc_port: 50055,
     default_http_port: 9105,
-    migrations: None,
+    migrations: Some(&MIGRATOR),
 };
