@@ -567,35 +567,8 @@ impl<H: EventHandler> InboxConsumer<H> {
         if already > 0 {
             return Ok(());
         }
-        let dead_letter_topic = topics::dead_letter(&record.topic, &self.name);
-        let mut headers = record.headers.clone();
-        headers.insert(dlq_header::ERROR, reason);
-        headers.insert(dlq_header::CONSUMER, &self.group_id);
-        headers.insert(dlq_header::ORIGINAL_TOPIC, &record.topic);
-        headers.insert(
-            dlq_header::ORIGINAL_PARTITION,
-            &record.partition.to_string(),
-        );
-        headers.insert(dlq_header::ORIGINAL_OFFSET, &record.offset.to_string());
-        headers.insert(
-            dlq_header::FAILED_AT,
-            &crate::time::to_rfc3339(crate::time::now()),
-        );
-        let mut dead_record = FutureRecord::to(&dead_letter_topic)
-            .payload(&record.payload)
-            .headers(headers.to_kafka());
-        if let Some(key) = &record.key {
-            dead_record = dead_record.key(key);
-        }
-        // Published before the row commits: a crash in between republishes
-        // the record (a DLQ is at-least-once), but the row and the handler's
-        // rejection effect commit together, once.
-        self.producer
-            .send(dead_record, Duration::from_secs(30))
-            .await
-            .map_err(|(error, _)| {
-                anyhow::anyhow!("could not publish to {dead_letter_topic}: {error}")
-            })?;
+        let dead_letter_topic =
+            publish_dead_letter(&self.producer, &self.name, &self.group_id, record, reason).await?;
         let tenant = self.handler.tenant(record);
         let mut transaction = self.pool.begin().await?;
         if let Some(tenant) = &tenant {
@@ -630,4 +603,45 @@ impl<H: EventHandler> InboxConsumer<H> {
             .increment(1);
         Ok(())
     }
+}
+
+/// Publishes a record that cannot be applied to `<topic>.dlq.<consumer>`,
+/// with its original headers, key and payload and the reason in the
+/// [`dlq_header`]s; returns the dead-letter topic. Published before the
+/// caller records it in `dead_letters`: a crash in between publishes it
+/// again (a DLQ is at-least-once).
+pub async fn publish_dead_letter(
+    producer: &FutureProducer,
+    consumer: &str,
+    group_id: &str,
+    record: &IncomingRecord,
+    reason: &str,
+) -> anyhow::Result<String> {
+    let dead_letter_topic = topics::dead_letter(&record.topic, consumer);
+    let mut headers = record.headers.clone();
+    headers.insert(dlq_header::ERROR, reason);
+    headers.insert(dlq_header::CONSUMER, group_id);
+    headers.insert(dlq_header::ORIGINAL_TOPIC, &record.topic);
+    headers.insert(
+        dlq_header::ORIGINAL_PARTITION,
+        &record.partition.to_string(),
+    );
+    headers.insert(dlq_header::ORIGINAL_OFFSET, &record.offset.to_string());
+    headers.insert(
+        dlq_header::FAILED_AT,
+        &crate::time::to_rfc3339(crate::time::now()),
+    );
+    let mut dead_record = FutureRecord::to(&dead_letter_topic)
+        .payload(&record.payload)
+        .headers(headers.to_kafka());
+    if let Some(key) = &record.key {
+        dead_record = dead_record.key(key);
+    }
+    producer
+        .send(dead_record, Duration::from_secs(30))
+        .await
+        .map_err(|(error, _)| {
+            anyhow::anyhow!("could not publish to {dead_letter_topic}: {error}")
+        })?;
+    Ok(dead_letter_topic)
 }

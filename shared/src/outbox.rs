@@ -178,6 +178,75 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// The outbox columns of several events, for one UNNEST statement.
+struct Columns {
+    tenants: Vec<String>,
+    ids: Vec<String>,
+    topics: Vec<String>,
+    keys: Vec<String>,
+    types: Vec<String>,
+    sources: Vec<String>,
+    subjects: Vec<Option<String>>,
+    times: Vec<DateTime<Utc>>,
+    content_types: Vec<String>,
+    traceparents: Vec<Option<String>>,
+    tracestates: Vec<Option<String>>,
+    payloads: Vec<Vec<u8>>,
+}
+
+impl Columns {
+    fn of(events: &[OutgoingEvent]) -> Self {
+        let trace_context = crate::telemetry::current_trace_context();
+        let mut columns = Columns {
+            tenants: Vec::with_capacity(events.len()),
+            ids: Vec::with_capacity(events.len()),
+            topics: Vec::with_capacity(events.len()),
+            keys: Vec::with_capacity(events.len()),
+            types: Vec::with_capacity(events.len()),
+            sources: Vec::with_capacity(events.len()),
+            subjects: Vec::with_capacity(events.len()),
+            times: Vec::with_capacity(events.len()),
+            content_types: Vec::with_capacity(events.len()),
+            traceparents: Vec::with_capacity(events.len()),
+            tracestates: Vec::with_capacity(events.len()),
+            payloads: Vec::with_capacity(events.len()),
+        };
+        for event in events {
+            let envelope = &event.envelope;
+            columns.tenants.push(envelope.tenant.as_str().to_owned());
+            columns.ids.push(envelope.id.clone());
+            columns.topics.push(event.topic.clone());
+            columns.keys.push(event.key.clone());
+            columns.types.push(envelope.event_type.clone());
+            columns.sources.push(envelope.source.clone());
+            columns.subjects.push(envelope.subject.clone());
+            columns.times.push(envelope.time);
+            columns.content_types.push(envelope.content_type.clone());
+            columns.traceparents.push(
+                envelope
+                    .traceparent
+                    .clone()
+                    .or_else(|| trace_context.get(header::TRACEPARENT).cloned()),
+            );
+            columns.tracestates.push(
+                envelope
+                    .tracestate
+                    .clone()
+                    .or_else(|| trace_context.get(header::TRACESTATE).cloned()),
+            );
+            columns.payloads.push(event.payload.clone());
+        }
+        columns
+    }
+}
+
+async fn wake_relay(transaction: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_notify($1, '') AS notified", NOTIFY_CHANNEL)
+        .fetch_one(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
 /// Writes several events in one statement (and wakes the relay once): what
 /// [`enqueue`] does, for commands that change many aggregates at a time.
 #[allow(clippy::as_conversions)]
@@ -188,44 +257,7 @@ pub async fn enqueue_many(
     if events.is_empty() {
         return Ok(());
     }
-    let trace_context = crate::telemetry::current_trace_context();
-    let mut tenants = Vec::with_capacity(events.len());
-    let mut ids = Vec::with_capacity(events.len());
-    let mut topics = Vec::with_capacity(events.len());
-    let mut keys = Vec::with_capacity(events.len());
-    let mut types = Vec::with_capacity(events.len());
-    let mut sources = Vec::with_capacity(events.len());
-    let mut subjects: Vec<Option<String>> = Vec::with_capacity(events.len());
-    let mut times = Vec::with_capacity(events.len());
-    let mut content_types = Vec::with_capacity(events.len());
-    let mut traceparents: Vec<Option<String>> = Vec::with_capacity(events.len());
-    let mut tracestates: Vec<Option<String>> = Vec::with_capacity(events.len());
-    let mut payloads = Vec::with_capacity(events.len());
-    for event in events {
-        let envelope = &event.envelope;
-        tenants.push(envelope.tenant.as_str().to_owned());
-        ids.push(envelope.id.clone());
-        topics.push(event.topic.clone());
-        keys.push(event.key.clone());
-        types.push(envelope.event_type.clone());
-        sources.push(envelope.source.clone());
-        subjects.push(envelope.subject.clone());
-        times.push(envelope.time);
-        content_types.push(envelope.content_type.clone());
-        traceparents.push(
-            envelope
-                .traceparent
-                .clone()
-                .or_else(|| trace_context.get(header::TRACEPARENT).cloned()),
-        );
-        tracestates.push(
-            envelope
-                .tracestate
-                .clone()
-                .or_else(|| trace_context.get(header::TRACESTATE).cloned()),
-        );
-        payloads.push(event.payload.clone());
-    }
+    let columns = Columns::of(events);
     sqlx::query!(
         r#"INSERT INTO outbox
                (tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
@@ -233,25 +265,64 @@ pub async fn enqueue_many(
            SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[],
                                 $11::text[], $12::bytea[])"#,
-        &tenants,
-        &ids,
-        &topics,
-        &keys,
-        &types,
-        &sources,
-        &subjects as &[Option<String>],
-        &times,
-        &content_types,
-        &traceparents as &[Option<String>],
-        &tracestates as &[Option<String>],
-        &payloads,
+        &columns.tenants,
+        &columns.ids,
+        &columns.topics,
+        &columns.keys,
+        &columns.types,
+        &columns.sources,
+        &columns.subjects as &[Option<String>],
+        &columns.times,
+        &columns.content_types,
+        &columns.traceparents as &[Option<String>],
+        &columns.tracestates as &[Option<String>],
+        &columns.payloads,
     )
     .execute(&mut **transaction)
     .await?;
-    sqlx::query!("SELECT pg_notify($1, '') AS notified", NOTIFY_CHANNEL)
-        .fetch_one(&mut **transaction)
-        .await?;
-    Ok(())
+    wake_relay(transaction).await
+}
+
+/// [`enqueue_many`] for events whose ids are derived from what they describe
+/// (so that deriving them again gives the same ids): an event whose id is
+/// already in the outbox is left out, and the number written is returned.
+#[allow(clippy::as_conversions)]
+pub async fn enqueue_many_once(
+    transaction: &mut Transaction<'_, Postgres>,
+    events: &[OutgoingEvent],
+) -> Result<u64, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let columns = Columns::of(events);
+    let written = sqlx::query!(
+        r#"INSERT INTO outbox
+               (tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
+                content_type, traceparent, tracestate, payload)
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[],
+                                $11::text[], $12::bytea[])
+           ON CONFLICT (event_id) DO NOTHING"#,
+        &columns.tenants,
+        &columns.ids,
+        &columns.topics,
+        &columns.keys,
+        &columns.types,
+        &columns.sources,
+        &columns.subjects as &[Option<String>],
+        &columns.times,
+        &columns.content_types,
+        &columns.traceparents as &[Option<String>],
+        &columns.tracestates as &[Option<String>],
+        &columns.payloads,
+    )
+    .execute(&mut **transaction)
+    .await?
+    .rows_affected();
+    if written > 0 {
+        wake_relay(transaction).await?;
+    }
+    Ok(written)
 }
 
 struct PendingRow {

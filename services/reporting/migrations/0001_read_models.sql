@@ -152,6 +152,8 @@ CREATE TABLE orders (
     external_order_id TEXT,
     currency CHAR(3),
     total NUMERIC(20, 6),
+    -- The revision `total` is of: 0 as placed, then each amendment's.
+    total_revision INTEGER,
     placed_at TIMESTAMPTZ,
     approved_at TIMESTAMPTZ,
     held_at TIMESTAMPTZ,

@@ -1,5 +1,5 @@
 //! `otc-reporting`: see the crate documentation.
 
 fn main() -> std::process::ExitCode {
-    otc_shared::runtime::run_main(otc_reporting::SERVICE, |_application| Ok(()))
+    otc_shared::runtime::run_main(otc_reporting::SERVICE, otc_reporting::install)
 }

@@ -1,0 +1,3 @@
+//! Figures computed from the read models, as of any date.
+
+pub mod aging;

@@ -1,0 +1,250 @@
+//! The snapshot publisher: takes the customers a fold marked, computes their
+//! AR aging as of today and puts one record per customer on the compacted
+//! `otc.reporting.ar_aging.v1` (keyed by customer), through the outbox, in
+//! the transaction that takes the marks. Many changes of one customer while
+//! it works coalesce into one record. It wakes when a fold marked something
+//! (and every second, for marks of other replicas), so a payment applied
+//! reaches the topic within a fold, a snapshot and a relay round.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use otc_shared::TenantId;
+use otc_shared::events::EventEnvelope;
+use otc_shared::kafka::topics;
+use otc_shared::outbox::OutgoingEvent;
+use otc_shared::time::to_rfc3339;
+
+use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging};
+use crate::topics::{SOURCE, amount_text, types};
+
+/// `reporting.snapshots.*` settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotSettings {
+    /// Most customers published in one transaction.
+    pub batch_size: i64,
+    /// The aging buckets of the snapshots (upper bounds in days past due).
+    pub aging_buckets: Vec<u32>,
+}
+
+impl Default for SnapshotSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 2_000,
+            aging_buckets: Buckets::default().bounds().to_vec(),
+        }
+    }
+}
+
+impl SnapshotSettings {
+    pub fn check(&self) -> anyhow::Result<Buckets> {
+        if !(1..=50_000).contains(&self.batch_size) {
+            anyhow::bail!("reporting.snapshots.batch_size: must be between 1 and 50000");
+        }
+        Buckets::new(self.aging_buckets.clone())
+            .map_err(|error| anyhow::anyhow!("reporting.snapshots.aging_buckets: {error}"))
+    }
+}
+
+/// One aging line as BI tools get it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AgingLineJson {
+    pub currency: String,
+    pub total: String,
+    pub overdue: String,
+    pub items: u64,
+    /// One amount per bucket, in the order of `bucket_labels`.
+    pub buckets: Vec<BucketAmount>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BucketAmount {
+    pub label: String,
+    pub amount: String,
+}
+
+impl AgingLineJson {
+    pub fn of(line: &AgingLine, labels: &[String]) -> Self {
+        Self {
+            currency: line.currency.clone(),
+            total: amount_text(line.total, &line.currency),
+            overdue: amount_text(line.overdue, &line.currency),
+            items: line.items,
+            buckets: labels
+                .iter()
+                .zip(&line.buckets)
+                .map(|(label, amount)| BucketAmount {
+                    label: label.clone(),
+                    amount: amount_text(*amount, &line.currency),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `otc.reporting.ar_aging.v1`: a customer's aging as of a date.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArAgingSnapshot {
+    pub snapshot_id: String,
+    pub tenant: String,
+    pub customer_id: Uuid,
+    pub legal_name: Option<String>,
+    pub segment: Option<String>,
+    pub as_of: NaiveDate,
+    pub generated_at: String,
+    pub bucket_labels: Vec<String>,
+    /// One line per currency owed in; empty when nothing is open.
+    pub currencies: Vec<AgingLineJson>,
+    /// The functional-currency view, where billing gave the equivalents.
+    pub functional: Option<AgingLineJson>,
+}
+
+/// The record of one customer's aging.
+pub fn aging_record(
+    tenant: &TenantId,
+    as_of: NaiveDate,
+    labels: &[String],
+    aging: &CustomerAging,
+) -> Result<OutgoingEvent, serde_json::Error> {
+    let mut envelope = EventEnvelope::new(types::AR_AGING, SOURCE, tenant);
+    envelope.subject = Some(format!("customer/{}", aging.customer_id));
+    let snapshot = ArAgingSnapshot {
+        snapshot_id: envelope.id.clone(),
+        tenant: tenant.as_str().to_owned(),
+        customer_id: aging.customer_id,
+        legal_name: aging.legal_name.clone(),
+        segment: aging.segment.clone(),
+        as_of,
+        generated_at: to_rfc3339(envelope.time),
+        bucket_labels: labels.to_vec(),
+        currencies: aging
+            .lines
+            .iter()
+            .map(|line| AgingLineJson::of(line, labels))
+            .collect(),
+        functional: aging
+            .functional
+            .as_ref()
+            .map(|line| AgingLineJson::of(line, labels)),
+    };
+    OutgoingEvent::json(
+        topics::REPORTING_AR_AGING,
+        &aging.customer_id.to_string(),
+        envelope,
+        &snapshot,
+    )
+}
+
+pub struct SnapshotPublisher {
+    pool: PgPool,
+    settings: SnapshotSettings,
+    buckets: Buckets,
+    wake: Arc<Notify>,
+}
+
+impl SnapshotPublisher {
+    pub fn new(
+        pool: PgPool,
+        settings: SnapshotSettings,
+        buckets: Buckets,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            pool,
+            settings,
+            buckets,
+            wake,
+        }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_cancelled() {
+            match self.publish_once().await {
+                Ok(published) => {
+                    backoff = Duration::from_millis(200);
+                    if published >= self.settings.batch_size {
+                        continue;
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        ?backoff,
+                        "snapshot publishing failed, retrying"
+                    );
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        tracing::info!("snapshot publisher stopped");
+        Ok(())
+    }
+
+    /// Publishes the snapshots of up to a batch of marked customers; returns
+    /// how many it took.
+    pub async fn publish_once(&self) -> anyhow::Result<i64> {
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.pool).await?;
+        let taken = sqlx::query!(
+            r#"DELETE FROM snapshot_marks
+               WHERE (tenant, customer_id) IN (
+                   SELECT tenant, customer_id FROM snapshot_marks
+                   WHERE customer_id <> '00000000-0000-0000-0000-000000000000'
+                   ORDER BY marked_at
+                   LIMIT $1
+                   FOR UPDATE SKIP LOCKED)
+               RETURNING tenant, customer_id"#,
+            self.settings.batch_size,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if taken.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let count = i64::try_from(taken.len()).unwrap_or(i64::MAX);
+        let mut by_tenant: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for row in taken {
+            by_tenant
+                .entry(row.tenant)
+                .or_default()
+                .push(row.customer_id);
+        }
+        let as_of = otc_shared::time::now().date_naive();
+        let labels = self.buckets.labels();
+        let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for (tenant, mut customers) in by_tenant {
+            customers.sort_unstable();
+            let tenant_id = TenantId::parse(&tenant)?;
+            let agings =
+                aging::by_customer(&mut tx, &tenant, as_of, &self.buckets, Some(&customers))
+                    .await?;
+            for customer in &agings {
+                records.push(aging_record(&tenant_id, as_of, &labels, customer)?);
+            }
+        }
+        otc_shared::outbox::enqueue_many(&mut tx, &records).await?;
+        tx.commit().await?;
+        metrics::counter!("otc_reporting_snapshots_published_total", "topic" => "ar_aging")
+            .increment(u64::try_from(records.len()).unwrap_or(u64::MAX));
+        Ok(count)
+    }
+}
