@@ -33,13 +33,14 @@ pub mod types {
     pub const KPIS: &str = "otc.reporting.v1.KpisSnapshot";
 }
 
-/// An amount as BI tools get it: at least the currency's minor digits
-/// (`100.00`, never `100` or a float), never rounded.
+/// An amount as BI tools get it: the currency's minor digits (`100.00`,
+/// never `100`, `100.000000` or a float), more only where the amount has
+/// them: never rounded.
 pub fn amount_text(amount: Decimal, currency: &str) -> String {
     let minor = otc_shared::Currency::parse(currency)
         .map(|parsed| parsed.minor_units())
         .unwrap_or(2);
-    let mut value = amount;
+    let mut value = amount.normalize();
     if value.scale() < minor {
         value.rescale(minor);
     }
@@ -566,6 +567,8 @@ mod tests {
         assert_eq!(amount_text(dec!(1000), "JPY"), "1000");
         assert_eq!(amount_text(dec!(12.345), "EUR"), "12.345");
         assert_eq!(amount_text(dec!(-3.1), "EUR"), "-3.10");
+        assert_eq!(amount_text(dec!(480.000000), "EUR"), "480.00");
+        assert_eq!(amount_text(dec!(0.000000), "EUR"), "0.00");
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub mod types {
 }
 
 /// The largest amount a NUMERIC(20, 6) column holds is below 10^14.
-const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0x4000, 0x5AF3_107A, 0, false, 0);
+const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0x107A_4000, 0x5AF3, 0, false, 0);
 
 /// One consumed event, read: its envelope and the facts it contributes.
 #[derive(Debug, Clone)]
