@@ -52,6 +52,11 @@ pub mod otc {
             tonic::include_proto!("otc.ops.v1");
         }
     }
+    pub mod reporting {
+        pub mod v1 {
+            tonic::include_proto!("otc.reporting.v1");
+        }
+    }
 }
 
 pub use otc::billing::v1 as billing;
@@ -60,4 +65,5 @@ pub use otc::events::v1 as events;
 pub use otc::ops::v1 as ops;
 pub use otc::order::v1 as order;
 pub use otc::payments::v1 as payments;
+pub use otc::reporting::v1 as reporting;
 pub use otc::types::v1 as types;

@@ -9,15 +9,18 @@
 //! as of any date. Dropping the tables and replaying the topics from offset
 //! 0 gives the same figures.
 
+pub mod api;
 pub mod consumer;
 pub mod figures;
 pub mod fold;
+pub mod rebuild;
 pub mod settings;
 pub mod snapshots;
 pub mod topics;
 
 use std::sync::Arc;
 
+use otc_proto::reporting::read_model_service_server::ReadModelServiceServer;
 use otc_shared::config::ServiceSettings;
 use otc_shared::runtime::{Application, ServiceDefinition};
 
@@ -37,6 +40,10 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let buckets = own.snapshots.check()?;
     let context = application.context().clone();
     let settings = application.settings().clone();
+    application.add_grpc_service(ReadModelServiceServer::with_interceptor(
+        api::read_models::ReadModelApi::new(context.pool.clone()),
+        context.auth.clone(),
+    ));
     let wake = Arc::new(tokio::sync::Notify::new());
     let consumer = consumer::ReadModelConsumer::new(
         context.pool.clone(),

@@ -1,0 +1,3 @@
+//! gRPC services of reporting.
+
+pub mod read_models;
