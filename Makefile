@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning
+.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning bench-reporting
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -93,3 +93,12 @@ bench-payments: ## Cash application benchmark (figures only): make bench-payment
 	  && cargo build --release -p otc-payments --bin otc-payments \
 	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
 	     cargo run --release -p otc-bench --bin cash-matching -- $(ARGS)
+
+# Release builds of the benchmark and of the otc-reporting it starts.
+bench-reporting: ## Reporting catch-up and snapshot latency (figures only): make bench-reporting ARGS="--events 200000"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" \
+	  && export SQLX_OFFLINE=true \
+	  && cargo build --release -p otc-reporting --bin otc-reporting \
+	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
+	     cargo run --release -p otc-bench --bin reporting-catchup -- $(ARGS)

@@ -60,10 +60,20 @@ async fn partitions_now(topic: &str) -> anyhow::Result<Vec<i32>> {
 
 /// A consumer assigned every partition of `topic` from the beginning.
 pub async fn from_start(topic: &str, purpose: &str) -> anyhow::Result<StreamConsumer> {
+    assigned(topic, purpose, Offset::Beginning).await
+}
+
+/// A consumer of every partition of `topic` that reads only what is
+/// published from now on (a latency probe, not a backlog reader).
+pub async fn from_end(topic: &str, purpose: &str) -> anyhow::Result<StreamConsumer> {
+    assigned(topic, purpose, Offset::End).await
+}
+
+async fn assigned(topic: &str, purpose: &str, offset: Offset) -> anyhow::Result<StreamConsumer> {
     let partitions = partitions_of(topic).await?;
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
-        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+        assignment.add_partition_offset(topic, partition, offset)?;
     }
     let consumer: StreamConsumer = reader_config(purpose).create()?;
     consumer.assign(&assignment)?;

@@ -10,6 +10,7 @@
 //! the new one.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -71,6 +72,8 @@ pub struct ReadModelConsumer {
     settings: FoldSettings,
     /// Woken after each batch that marked snapshots.
     snapshots: Arc<Notify>,
+    /// Whether the last batch came full: the fold is behind.
+    behind: Arc<AtomicBool>,
 }
 
 /// Records waiting to be folded, and when the first of them came.
@@ -85,6 +88,7 @@ impl ReadModelConsumer {
         producer: FutureProducer,
         settings: FoldSettings,
         snapshots: Arc<Notify>,
+        behind: Arc<AtomicBool>,
     ) -> Self {
         Self {
             pool,
@@ -92,6 +96,7 @@ impl ReadModelConsumer {
             producer,
             settings,
             snapshots,
+            behind,
         }
     }
 
@@ -206,6 +211,7 @@ impl ReadModelConsumer {
                 pending = self.collect(consumer) => pending,
             };
             if pending.records.is_empty() {
+                self.behind.store(false, Ordering::Relaxed);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     if let Ok(current) = self.generation().await
@@ -216,6 +222,10 @@ impl ReadModelConsumer {
                 }
                 continue;
             }
+            self.behind.store(
+                pending.records.len() >= self.settings.batch_size,
+                Ordering::Relaxed,
+            );
             let records: Vec<Incoming> = pending.records.into_iter().map(Incoming::read).collect();
             match self.fold_with_retries(&records, generation, shutdown).await {
                 Some(Ok(folded)) => {

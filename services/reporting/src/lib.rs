@@ -45,12 +45,14 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         context.auth.clone(),
     ));
     let wake = Arc::new(tokio::sync::Notify::new());
+    let behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumer = consumer::ReadModelConsumer::new(
         context.pool.clone(),
         settings.kafka.clone(),
         context.producer.clone(),
         own.fold.clone(),
         Arc::clone(&wake),
+        Arc::clone(&behind),
     );
     application.add_background_task("read-model consumer", move |shutdown| {
         consumer.run(shutdown)
@@ -60,6 +62,7 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         own.snapshots.clone(),
         buckets,
         wake,
+        behind,
     );
     application.add_background_task("snapshot publisher", move |shutdown| {
         publisher.run(shutdown)

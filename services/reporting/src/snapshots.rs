@@ -4,10 +4,15 @@
 //! the transaction that takes the marks. Many changes of one customer while
 //! it works coalesce into one record. It wakes when a fold marked something
 //! (and every second, for marks of other replicas), so a payment applied
-//! reaches the topic within a fold, a snapshot and a relay round.
+//! reaches the topic within a fold, a snapshot and a relay round. While the
+//! fold is behind (catching up on a backlog: its batches come full), it
+//! publishes a round at most every `backlog_interval_ms`, so that a
+//! customer touched by a thousand backlog events gets a few snapshots, not
+//! a thousand.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -34,6 +39,8 @@ pub struct SnapshotSettings {
     pub batch_size: i64,
     /// The aging buckets of the snapshots (upper bounds in days past due).
     pub aging_buckets: Vec<u32>,
+    /// While the fold is behind, the least time between rounds (ms).
+    pub backlog_interval_ms: u64,
 }
 
 impl Default for SnapshotSettings {
@@ -41,6 +48,7 @@ impl Default for SnapshotSettings {
         Self {
             batch_size: 2_000,
             aging_buckets: Buckets::default().bounds().to_vec(),
+            backlog_interval_ms: 5_000,
         }
     }
 }
@@ -49,6 +57,9 @@ impl SnapshotSettings {
     pub fn check(&self) -> anyhow::Result<Buckets> {
         if !(1..=50_000).contains(&self.batch_size) {
             anyhow::bail!("reporting.snapshots.batch_size: must be between 1 and 50000");
+        }
+        if self.backlog_interval_ms > 600_000 {
+            anyhow::bail!("reporting.snapshots.backlog_interval_ms: must be at most 600000");
         }
         Buckets::new(self.aging_buckets.clone())
             .map_err(|error| anyhow::anyhow!("reporting.snapshots.aging_buckets: {error}"))
@@ -149,6 +160,8 @@ pub struct SnapshotPublisher {
     settings: SnapshotSettings,
     buckets: Buckets,
     wake: Arc<Notify>,
+    /// Set by the fold while its batches come full.
+    behind: Arc<AtomicBool>,
 }
 
 impl SnapshotPublisher {
@@ -157,12 +170,14 @@ impl SnapshotPublisher {
         settings: SnapshotSettings,
         buckets: Buckets,
         wake: Arc<Notify>,
+        behind: Arc<AtomicBool>,
     ) -> Self {
         Self {
             pool,
             settings,
             buckets,
             wake,
+            behind,
         }
     }
 
@@ -175,10 +190,18 @@ impl SnapshotPublisher {
                     if published >= self.settings.batch_size {
                         continue;
                     }
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        () = self.wake.notified() => {}
-                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    if self.behind.load(Ordering::Relaxed) {
+                        let pause = Duration::from_millis(self.settings.backlog_interval_ms);
+                        tokio::select! {
+                            () = shutdown.cancelled() => {}
+                            () = tokio::time::sleep(pause) => {}
+                        }
+                    } else {
+                        tokio::select! {
+                            () = shutdown.cancelled() => {}
+                            () = self.wake.notified() => {}
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
                     }
                 }
                 Err(error) => {
