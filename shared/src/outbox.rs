@@ -325,6 +325,9 @@ pub async fn enqueue_many_once(
     Ok(written)
 }
 
+/// How often the relay looks for pending rows below its watermark.
+const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
 struct PendingRow {
     id: i64,
     tenant: String,
@@ -460,8 +463,22 @@ impl OutboxRelay {
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         let mut last_backlog_report = tokio::time::Instant::now() - Duration::from_secs(60);
         let mut last_purge = tokio::time::Instant::now();
+        // Rows above the highest id published are found by an index seek;
+        // a scan from the lowest pending id, which walks the index entries
+        // of rows published since the last vacuum (a busy outbox holds
+        // hundreds of thousands), runs once a second to catch a row whose
+        // transaction committed after a later id was published.
+        let mut watermark: i64 = 0;
+        let mut last_full_scan = tokio::time::Instant::now() - FULL_SCAN_INTERVAL;
         while !shutdown.is_cancelled() {
-            let published = self.publish_batch(&mut leader).await?;
+            let after = if last_full_scan.elapsed() >= FULL_SCAN_INTERVAL {
+                last_full_scan = tokio::time::Instant::now();
+                0
+            } else {
+                watermark
+            };
+            let (published, highest) = self.publish_batch(&mut leader, after).await?;
+            watermark = watermark.max(highest);
             if last_backlog_report.elapsed() >= Duration::from_secs(1) {
                 self.report_backlog(&mut leader).await?;
                 last_backlog_report = tokio::time::Instant::now();
@@ -494,21 +511,28 @@ impl OutboxRelay {
 
     /// Publishes the oldest pending events, waits for every acknowledgement,
     /// then marks them. Returns how many were published.
-    async fn publish_batch(&self, leader: &mut sqlx::PgConnection) -> anyhow::Result<usize> {
+    /// Publishes up to a batch of pending rows with ids above `after`;
+    /// returns how many, and the highest id among them.
+    async fn publish_batch(
+        &self,
+        leader: &mut sqlx::PgConnection,
+        after: i64,
+    ) -> anyhow::Result<(usize, i64)> {
         let mut transaction = sqlx::Connection::begin(&mut *leader).await?;
         crate::db::set_tenant(&mut transaction, crate::db::ALL_TENANTS).await?;
         let rows = sqlx::query_as!(
             PendingRow,
             r#"SELECT id, tenant, event_id, topic, record_key, event_type, source, subject, occurred_at,
                       content_type, traceparent, tracestate, payload, created_at
-               FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1"#,
+               FROM outbox WHERE published_at IS NULL AND id > $2 ORDER BY id LIMIT $1"#,
             self.settings.batch_size,
+            after,
         )
         .fetch_all(&mut *transaction)
         .await?;
         if rows.is_empty() {
             transaction.commit().await?;
-            return Ok(0);
+            return Ok((0, 0));
         }
 
         let mut deliveries = Vec::with_capacity(rows.len());
@@ -565,7 +589,8 @@ impl OutboxRelay {
             metrics::histogram!("otc_outbox_publish_lag_seconds", "service" => service.clone())
                 .record(lag);
         }
-        Ok(rows.len())
+        let highest = rows.iter().map(|row| row.id).max().unwrap_or(0);
+        Ok((rows.len(), highest))
     }
 
     async fn report_backlog(&self, leader: &mut sqlx::PgConnection) -> anyhow::Result<()> {
