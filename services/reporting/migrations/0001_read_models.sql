@@ -241,11 +241,15 @@ CREATE TABLE held_invoices (
 
 -- Customers and tenants whose snapshots (ar_aging, customer_kpis, kpis) are
 -- to be published again: marked in the fold transaction, taken by the
--- snapshot publisher, which coalesces many changes into one record.
+-- snapshot publisher, which coalesces many changes into one record. A mark
+-- made again gets a new version; the publisher deletes only the versions it
+-- read, so a change folded while it computes is published in its next round.
+CREATE SEQUENCE snapshot_mark_versions;
 CREATE TABLE snapshot_marks (
     tenant TEXT NOT NULL,
     -- The nil UUID marks the tenant-level `kpis` snapshot.
     customer_id UUID NOT NULL,
+    version BIGINT NOT NULL DEFAULT nextval('snapshot_mark_versions'),
     marked_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, customer_id)
 );

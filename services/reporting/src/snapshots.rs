@@ -155,6 +155,9 @@ pub fn aging_record(
     )
 }
 
+/// The advisory lock one publishing round holds (any value unique to it).
+const PUBLISHER_LOCK_KEY: i64 = 0x0074_6f63_736e_6170;
+
 pub struct SnapshotPublisher {
     pool: PgPool,
     settings: SnapshotSettings,
@@ -223,18 +226,27 @@ impl SnapshotPublisher {
     }
 
     /// Publishes the snapshots of up to a batch of marked customers; returns
-    /// how many it took.
+    /// how many it took. The marks are read without a lock (the fold never
+    /// waits for a round), and only the versions read are deleted, with the
+    /// records, at the end: a customer marked again meanwhile keeps its
+    /// mark. One round runs at a time across replicas (an advisory lock).
     pub async fn publish_once(&self) -> anyhow::Result<i64> {
         let mut tx = otc_shared::db::begin_for_all_tenants(&self.pool).await?;
+        let leader = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_xact_lock($1) AS "leader!""#,
+            PUBLISHER_LOCK_KEY
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !leader {
+            tx.rollback().await?;
+            return Ok(0);
+        }
         let taken = sqlx::query!(
-            r#"DELETE FROM snapshot_marks
-               WHERE (tenant, customer_id) IN (
-                   SELECT tenant, customer_id FROM snapshot_marks
-                   WHERE customer_id <> '00000000-0000-0000-0000-000000000000'
-                   ORDER BY marked_at
-                   LIMIT $1
-                   FOR UPDATE SKIP LOCKED)
-               RETURNING tenant, customer_id"#,
+            r#"SELECT tenant, customer_id, version FROM snapshot_marks
+               WHERE customer_id <> '00000000-0000-0000-0000-000000000000'
+               ORDER BY marked_at, tenant, customer_id
+               LIMIT $1"#,
             self.settings.batch_size,
         )
         .fetch_all(&mut *tx)
@@ -245,11 +257,13 @@ impl SnapshotPublisher {
         }
         let count = i64::try_from(taken.len()).unwrap_or(i64::MAX);
         let mut by_tenant: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        let mut read: Vec<(String, Uuid, i64)> = Vec::with_capacity(taken.len());
         for row in taken {
             by_tenant
-                .entry(row.tenant)
+                .entry(row.tenant.clone())
                 .or_default()
                 .push(row.customer_id);
+            read.push((row.tenant, row.customer_id, row.version));
         }
         let as_of = otc_shared::time::now().date_naive();
         let labels = self.buckets.labels();
@@ -265,6 +279,28 @@ impl SnapshotPublisher {
             }
         }
         otc_shared::outbox::enqueue_many(&mut tx, &records).await?;
+        // In key order, as the fold marks: no deadlock between the two.
+        read.sort();
+        let (tenants, customers, versions): (Vec<String>, Vec<Uuid>, Vec<i64>) =
+            read.into_iter().fold(
+                (Vec::new(), Vec::new(), Vec::new()),
+                |(mut tenants, mut customers, mut versions), (tenant, customer, version)| {
+                    tenants.push(tenant);
+                    customers.push(customer);
+                    versions.push(version);
+                    (tenants, customers, versions)
+                },
+            );
+        sqlx::query!(
+            r#"DELETE FROM snapshot_marks m
+               USING UNNEST($1::text[], $2::uuid[], $3::int8[]) AS r(tenant, customer_id, version)
+               WHERE m.tenant = r.tenant AND m.customer_id = r.customer_id AND m.version = r.version"#,
+            &tenants,
+            &customers,
+            &versions,
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         metrics::counter!("otc_reporting_snapshots_published_total", "topic" => "ar_aging")
             .increment(u64::try_from(records.len()).unwrap_or(u64::MAX));

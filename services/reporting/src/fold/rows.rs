@@ -3,12 +3,13 @@
 //! memory first (a statement may not touch a row twice), with the same rule
 //! the upsert applies against the stored row: each column is filled by the
 //! one kind of event that owns it, so the order events arrive in does not
-//! matter.
+//! matter. Rows are written in key order, so that two replicas folding
+//! batches that share rows lock them in the same order (no deadlock).
 
 // Nullable columns go to UNNEST as `&[Option<T>]`, which needs a cast.
 #![allow(clippy::as_conversions)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -208,19 +209,19 @@ struct HeldInvoiceRow {
 /// The rows a batch of new events writes, merged per key.
 #[derive(Debug, Default)]
 pub struct Rows {
-    customers: HashMap<Key, CustomerRow>,
-    documents: HashMap<Key, DocumentRow>,
-    movements: HashMap<(String, String, &'static str), MovementRow>,
-    receipts: HashMap<Key, ReceiptRow>,
-    applications: HashMap<Key, ApplicationRow>,
-    refunds: HashMap<Key, RefundRow>,
-    deductions: HashMap<Key, DeductionRow>,
-    orders: HashMap<Key, OrderRow>,
-    disputes: HashMap<Key, DisputeRow>,
-    promises: HashMap<Key, PromiseRow>,
-    notices: HashMap<Key, NoticeRow>,
-    credit_status: HashMap<Key, CreditStatusRow>,
-    held_invoices: HashMap<Key, HeldInvoiceRow>,
+    customers: BTreeMap<Key, CustomerRow>,
+    documents: BTreeMap<Key, DocumentRow>,
+    movements: BTreeMap<(String, String, &'static str), MovementRow>,
+    receipts: BTreeMap<Key, ReceiptRow>,
+    applications: BTreeMap<Key, ApplicationRow>,
+    refunds: BTreeMap<Key, RefundRow>,
+    deductions: BTreeMap<Key, DeductionRow>,
+    orders: BTreeMap<Key, OrderRow>,
+    disputes: BTreeMap<Key, DisputeRow>,
+    promises: BTreeMap<Key, PromiseRow>,
+    notices: BTreeMap<Key, NoticeRow>,
+    credit_status: BTreeMap<Key, CreditStatusRow>,
+    held_invoices: BTreeMap<Key, HeldInvoiceRow>,
     /// Customers (and, with the nil id, tenants) whose snapshots change.
     marks: BTreeSet<Key>,
 }
@@ -1512,7 +1513,8 @@ impl Rows {
         sqlx::query!(
             r#"INSERT INTO snapshot_marks (tenant, customer_id)
                SELECT * FROM UNNEST($1::text[], $2::uuid[])
-               ON CONFLICT (tenant, customer_id) DO NOTHING"#,
+               ON CONFLICT (tenant, customer_id) DO UPDATE
+                   SET version = nextval('snapshot_mark_versions')"#,
             &tenants,
             &customers,
         )
