@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod consumer;
+pub mod export;
 pub mod figures;
 pub mod fold;
 pub mod rebuild;
@@ -21,6 +22,7 @@ pub mod topics;
 use std::sync::Arc;
 
 use otc_proto::reporting::read_model_service_server::ReadModelServiceServer;
+use otc_proto::reporting::reporting_service_server::ReportingServiceServer;
 use otc_shared::config::ServiceSettings;
 use otc_shared::runtime::{Application, ServiceDefinition};
 
@@ -42,6 +44,10 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let settings = application.settings().clone();
     application.add_grpc_service(ReadModelServiceServer::with_interceptor(
         api::read_models::ReadModelApi::new(context.pool.clone()),
+        context.auth.clone(),
+    ));
+    application.add_grpc_service(ReportingServiceServer::with_interceptor(
+        api::reporting::ReportingApi::new(context.pool.clone()),
         context.auth.clone(),
     ));
     let wake = Arc::new(tokio::sync::Notify::new());

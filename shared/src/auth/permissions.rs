@@ -6,9 +6,9 @@
 //! |---|---|---|
 //! | sales associate | orders | customers, orders |
 //! | customer service representative | disputes (intake) | customer status: customers, orders, invoices, payments, ledger, disputes, worklists |
-//! | AR clerk | invoices, credit/debit notes | customers, orders, invoices, payments, ledger |
+//! | AR clerk | invoices, credit/debit notes | customers, orders, invoices, payments, ledger, reports |
 //! | cash application specialist | payments, statement import, cash application (unmatched receipts), refunds | customers, invoices, payments, ledger |
-//! | collector | dunning (work), own worklist (work, contacts), disputes, promises to pay, write-off *requests* | customers, invoices, payments, ledger, dunning, disputes |
+//! | collector | dunning (work), own worklist (work, contacts), disputes, promises to pay, write-off *requests* | customers, invoices, payments, ledger, dunning, disputes, reports |
 //! | credit manager | credit limits, credit holds (release), write-off *approval*, worklist assignment | customers, orders, invoices, payments, ledger, dunning, disputes, worklists, reports |
 //! | executive / CFO | nothing | every read, reports |
 //! | tenant admin | configuration (incl. tax rules and FX rates), operations, customer master data | every read |
@@ -197,6 +197,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             CreditNotesWrite,
             PaymentsRead,
             LedgerRead,
+            ReportsRead,
         ],
         Role::CashApplicationSpecialist => &[
             CustomersRead,
@@ -220,6 +221,7 @@ pub const fn permissions_of(role: Role) -> &'static [Permission] {
             PromisesToPayWrite,
             WriteOffsRequest,
             WorklistWork,
+            ReportsRead,
         ],
         Role::CreditManager => &[
             CustomersRead,
@@ -384,6 +386,27 @@ mod tests {
                 role == Role::CreditManager,
                 "{role}"
             );
+        }
+    }
+
+    #[test]
+    fn reports_are_read_by_executives_collectors_ar_clerks_and_credit_managers() {
+        for role in [
+            Role::Executive,
+            Role::Collector,
+            Role::ArClerk,
+            Role::CreditManager,
+            Role::TenantAdmin,
+        ] {
+            assert!(may(role, ReportsRead), "{role}");
+        }
+        for role in [
+            Role::SalesAssociate,
+            Role::CustomerServiceRepresentative,
+            Role::CashApplicationSpecialist,
+            Role::Service,
+        ] {
+            assert!(!may(role, ReportsRead), "{role}");
         }
     }
 

@@ -1,3 +1,4 @@
 //! gRPC services of reporting.
 
 pub mod read_models;
+pub mod reporting;

@@ -1,3 +1,4 @@
 //! Figures computed from the read models, as of any date.
 
 pub mod aging;
+pub mod kpis;

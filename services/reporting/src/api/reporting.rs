@@ -1,0 +1,285 @@
+//! `otc.reporting.v1.ReportingService`: aging, KPIs and the aging export,
+//! for the caller's tenant (row-level security scopes every read), with
+//! `reports.read`.
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use otc_proto::reporting as wire;
+use otc_proto::reporting::reporting_service_server::ReportingService;
+use otc_shared::TenantId;
+use otc_shared::auth::{Permission, authorize};
+use otc_shared::grpc::{Fields, begin, commit, database_status};
+use otc_shared::money::column_to_proto;
+
+use crate::export;
+use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging, GroupBy};
+use crate::figures::kpis;
+use crate::topics::amount_text;
+
+/// The default period of the KPIs, in days.
+pub const DEFAULT_PERIOD_DAYS: u32 = 90;
+
+pub struct ReportingApi {
+    pool: PgPool,
+}
+
+impl ReportingApi {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn as_of(fields: &mut Fields, text: &str) -> Option<NaiveDate> {
+    if text.trim().is_empty() {
+        return Some(otc_shared::time::now().date_naive());
+    }
+    fields.date("as_of", text)
+}
+
+fn buckets(fields: &mut Fields, bounds: &[u32]) -> Option<Buckets> {
+    if bounds.is_empty() {
+        return Some(Buckets::default());
+    }
+    match Buckets::new(bounds.to_vec()) {
+        Ok(buckets) => Some(buckets),
+        Err(error) => {
+            fields.add("bucket_bounds", error.0);
+            None
+        }
+    }
+}
+
+fn currency(fields: &mut Fields, text: &str) -> Option<Option<String>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(None);
+    }
+    match otc_shared::Currency::parse(text) {
+        Ok(currency) => Some(Some(currency.code().to_owned())),
+        Err(error) => {
+            fields.add("currency", error.to_string());
+            None
+        }
+    }
+}
+
+fn line(line: &AgingLine) -> wire::AgingLine {
+    wire::AgingLine {
+        currency: line.currency.clone(),
+        buckets: line
+            .buckets
+            .iter()
+            .map(|amount| amount_text(*amount, &line.currency))
+            .collect(),
+        total: Some(column_to_proto(line.total, &line.currency)),
+        overdue: Some(column_to_proto(line.overdue, &line.currency)),
+        items: line.items,
+    }
+}
+
+/// The aging of the tenant's customers (all, or one), as of a date.
+async fn customer_agings(
+    pool: &PgPool,
+    tenant: &TenantId,
+    as_of: NaiveDate,
+    buckets: &Buckets,
+    customer: Option<Uuid>,
+) -> Result<Vec<CustomerAging>, Status> {
+    let mut tx = begin(pool, tenant).await?;
+    let only: Option<Vec<Uuid>> = customer.map(|id| vec![id]);
+    let agings = aging::by_customer(&mut tx, tenant.as_str(), as_of, buckets, only.as_deref())
+        .await
+        .map_err(|error| database_status(&error))?;
+    commit(tx).await?;
+    if let Some(id) = customer
+        && agings
+            .iter()
+            .all(|row| row.customer_id != id || (row.legal_name.is_none() && row.lines.is_empty()))
+    {
+        // Neither in the master nor owing: unknown to this tenant.
+        return Err(Status::not_found(format!("customer {id} not found")));
+    }
+    Ok(agings)
+}
+
+#[tonic::async_trait]
+impl ReportingService for ReportingApi {
+    async fn get_aging(
+        &self,
+        request: Request<wire::GetAgingRequest>,
+    ) -> Result<Response<wire::GetAgingResponse>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let buckets = buckets(&mut fields, &ask.bucket_bounds);
+        let currency = currency(&mut fields, &ask.currency);
+        let customer = fields.optional_uuid("customer_id", &ask.customer_id);
+        let group_by = wire::AgingGroupBy::try_from(ask.group_by).ok();
+        if group_by.is_none() {
+            fields.add("group_by", format!("unknown value {}", ask.group_by));
+        }
+        fields.finish()?;
+        let (Some(as_of), Some(buckets), Some(currency), Some(group_by)) =
+            (as_of, buckets, currency, group_by)
+        else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let mut agings =
+            customer_agings(&self.pool, &principal.tenant, as_of, &buckets, customer).await?;
+        let segment = ask.segment.trim();
+        if !segment.is_empty() {
+            agings.retain(|row| row.segment.as_deref() == Some(segment));
+        }
+        if let Some(code) = &currency {
+            for row in &mut agings {
+                row.lines.retain(|line| &line.currency == code);
+            }
+            agings.retain(|row| !row.lines.is_empty() || customer.is_some());
+        }
+        let mut response = wire::GetAgingResponse {
+            as_of: as_of.to_string(),
+            bucket_labels: buckets.labels(),
+            customers: Vec::new(),
+            groups: Vec::new(),
+        };
+        let grouping = match group_by {
+            wire::AgingGroupBy::Unspecified | wire::AgingGroupBy::Customer => None,
+            wire::AgingGroupBy::Segment => Some(GroupBy::Segment),
+            wire::AgingGroupBy::Currency => Some(GroupBy::Currency),
+            wire::AgingGroupBy::FunctionalCurrency => Some(GroupBy::FunctionalCurrency),
+        };
+        match grouping {
+            None => {
+                response.customers = agings
+                    .iter()
+                    .map(|row| wire::CustomerAging {
+                        customer_id: row.customer_id.to_string(),
+                        legal_name: row.legal_name.clone().unwrap_or_default(),
+                        segment: row.segment.clone().unwrap_or_default(),
+                        lines: row.lines.iter().map(line).collect(),
+                        functional: row.functional.as_ref().map(line),
+                    })
+                    .collect();
+            }
+            Some(by) => {
+                response.groups = aging::group(&agings, by, &buckets)
+                    .iter()
+                    .map(|group| wire::GroupAging {
+                        group: group.group.clone(),
+                        line: Some(line(&group.line)),
+                        customers: group.customers,
+                    })
+                    .collect();
+            }
+        }
+        Ok(Response::new(response))
+    }
+
+    async fn get_kpis(
+        &self,
+        request: Request<wire::GetKpisRequest>,
+    ) -> Result<Response<wire::GetKpisResponse>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let currency = currency(&mut fields, &ask.currency);
+        let period_days = if ask.period_days == 0 {
+            DEFAULT_PERIOD_DAYS
+        } else {
+            ask.period_days
+        };
+        if period_days > 3_660 {
+            fields.add("period_days", "at most 3660 days");
+        }
+        fields.finish()?;
+        let (Some(as_of), Some(currency)) = (as_of, currency) else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let figures = kpis::tenant_kpis(
+            &mut tx,
+            principal.tenant.as_str(),
+            as_of,
+            period_days,
+            currency.as_deref(),
+        )
+        .await
+        .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+        Ok(Response::new(wire::GetKpisResponse {
+            as_of: as_of.to_string(),
+            period_days,
+            currencies: figures
+                .iter()
+                .map(|figures| {
+                    let money = |amount| Some(column_to_proto(amount, &figures.currency));
+                    wire::CurrencyKpis {
+                        currency: figures.currency.clone(),
+                        receivables: money(figures.receivables),
+                        current_receivables: money(figures.current_receivables),
+                        overdue_receivables: money(figures.overdue_receivables),
+                        credit_sales: money(figures.credit_sales),
+                        dso_standard: text(figures.dso_standard),
+                        dso_count_back: text(figures.dso_count_back),
+                        best_possible_dso: text(figures.best_possible_dso),
+                        average_days_delinquent: text(figures.average_days_delinquent),
+                        cei: text(figures.cei),
+                        opening_receivables: money(figures.opening_receivables),
+                    }
+                })
+                .collect(),
+        }))
+    }
+
+    async fn export_aging(
+        &self,
+        request: Request<wire::ExportAgingRequest>,
+    ) -> Result<Response<wire::ExportedFile>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let buckets = buckets(&mut fields, &ask.bucket_bounds);
+        let format = match wire::ExportFormat::try_from(ask.format) {
+            Ok(wire::ExportFormat::Csv) => Some(wire::ExportFormat::Csv),
+            Ok(wire::ExportFormat::Xlsx) => Some(wire::ExportFormat::Xlsx),
+            _ => {
+                fields.add("format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX");
+                None
+            }
+        };
+        fields.finish()?;
+        let (Some(as_of), Some(buckets), Some(format)) = (as_of, buckets, format) else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let agings = customer_agings(&self.pool, &principal.tenant, as_of, &buckets, None).await?;
+        let labels = buckets.labels();
+        let failed = |error: anyhow::Error| {
+            tracing::error!(error = format!("{error:#}"), "aging export failed");
+            Status::internal("the export could not be written")
+        };
+        let (content, content_type, extension) = match format {
+            wire::ExportFormat::Xlsx => (
+                export::aging_xlsx(as_of, &labels, &agings).map_err(failed)?,
+                export::XLSX_CONTENT_TYPE,
+                "xlsx",
+            ),
+            _ => (
+                export::aging_csv(&labels, &agings).map_err(failed)?,
+                export::CSV_CONTENT_TYPE,
+                "csv",
+            ),
+        };
+        Ok(Response::new(wire::ExportedFile {
+            filename: format!("ar-aging-{}-{as_of}.{extension}", principal.tenant.as_str()),
+            content_type: content_type.to_owned(),
+            content,
+        }))
+    }
+}
