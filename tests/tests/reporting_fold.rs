@@ -754,7 +754,7 @@ async fn every_event_folds_once_in_any_order_and_the_bi_topics_follow_their_sche
 
     // The BI topics, read with a plain Kafka client and checked against their schemas.
     let deadline = Instant::now() + WAIT;
-    let (aging, invoices, payments, disputes) = loop {
+    let (aging, invoices, payments, disputes, customer_kpis, kpis) = loop {
         let aging = read_topic(
             &format!("{namespace}{}", topics::REPORTING_AR_AGING),
             Duration::from_secs(3),
@@ -775,6 +775,22 @@ async fn every_event_folds_once_in_any_order_and_the_bi_topics_follow_their_sche
             Duration::from_secs(2),
         )
         .await;
+        let customer_kpis = validated(
+            "customer_kpis",
+            &read_topic(
+                &format!("{namespace}{}", topics::REPORTING_CUSTOMER_KPIS),
+                Duration::from_secs(2),
+            )
+            .await,
+        );
+        let kpis = validated(
+            "kpis",
+            &read_topic(
+                &format!("{namespace}{}", topics::REPORTING_KPIS),
+                Duration::from_secs(2),
+            )
+            .await,
+        );
         let latest = validated("ar_aging", &aging);
         let settled = ["1130.00", "145.00"]
             .iter()
@@ -786,10 +802,19 @@ async fn every_event_folds_once_in_any_order_and_the_bi_topics_follow_their_sche
                     .find(|record| record["customer_id"] == customer.as_str())
                     .is_some_and(|record| record["currencies"][0]["total"] == *total)
             });
-        if (settled && invoices.len() >= 5 && payments.len() >= 10 && disputes.len() >= 2)
+        let kpis_settled = kpis.last().is_some_and(|record| {
+            record["currencies"]
+                .as_array()
+                .is_some_and(|currencies| currencies.len() == 2)
+        });
+        if (settled
+            && kpis_settled
+            && invoices.len() >= 5
+            && payments.len() >= 10
+            && disputes.len() >= 2)
             || Instant::now() > deadline
         {
-            break (latest, invoices, payments, disputes);
+            break (latest, invoices, payments, disputes, customer_kpis, kpis);
         }
     };
     let invoices = validated("invoice_facts", &invoices);
@@ -855,6 +880,44 @@ async fn every_event_folds_once_in_any_order_and_the_bi_topics_follow_their_sche
     assert_eq!(beta["functional"]["currency"], "EUR");
     assert_eq!(beta["functional"]["total"], "133.40");
     assert_eq!(beta["as_of"], today().to_string());
+
+    // Customer KPIs: Alpha paid 300.00 of INV-1 (issued 40 days ago, due 10 days
+    // ago) yesterday: 39 days to pay, 9 late, slightly late; the 200.00 applied
+    // to INV-2 was unapplied and does not count. Beta is on credit hold.
+    let latest_kpis = |customer: &str| {
+        customer_kpis
+            .iter()
+            .rev()
+            .find(|record| record["customer_id"] == customer)
+            .unwrap()
+            .clone()
+    };
+    let alpha = latest_kpis(&c1);
+    assert_eq!(alpha["currencies"][0]["receivables"], "1130.00");
+    assert_eq!(alpha["average_days_to_pay"], "39.0");
+    assert_eq!(alpha["average_days_late"], "9.0");
+    assert_eq!(alpha["payment_class"], "slightly_late");
+    assert_eq!(
+        (
+            alpha["open_promises"].as_i64(),
+            alpha["on_credit_hold"].as_bool()
+        ),
+        (Some(0), Some(false))
+    );
+    let beta = latest_kpis(&c2);
+    assert_eq!(beta["on_credit_hold"], true);
+    assert_eq!(beta["open_disputes"], 0);
+    // Tenant KPIs, keyed by tenant, one entry per currency.
+    let tenant_kpis = kpis.last().unwrap();
+    assert_eq!(tenant_kpis["tenant"], tenant.as_str());
+    let currencies: Vec<&str> = tenant_kpis["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["currency"].as_str().unwrap())
+        .collect();
+    assert_eq!(currencies, ["EUR", "USD"]);
+    assert_eq!(tenant_kpis["currencies"][0]["receivables"], "1130.00");
 
     // Rebuild from offset 0: the same rows, nothing dead-lettered twice.
     let before = fingerprint(&suite).await;

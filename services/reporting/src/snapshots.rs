@@ -10,10 +10,11 @@
 //! customer touched by a thousand backlog events gets a few snapshots, not
 //! a thousand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ use otc_shared::outbox::OutgoingEvent;
 use otc_shared::time::to_rfc3339;
 
 use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging};
+use crate::figures::behaviour::{self, Behaviour};
+use crate::figures::kpis::{self, CurrencyKpis};
 use crate::topics::{SOURCE, amount_text, types};
 
 /// `reporting.snapshots.*` settings.
@@ -41,6 +44,10 @@ pub struct SnapshotSettings {
     pub aging_buckets: Vec<u32>,
     /// While the fold is behind, the least time between rounds (ms).
     pub backlog_interval_ms: u64,
+    /// The least time between two `kpis` records of a tenant (ms).
+    pub kpis_interval_ms: u64,
+    /// The period of the tenant KPIs (DSO, CEI), in days.
+    pub kpis_period_days: u32,
 }
 
 impl Default for SnapshotSettings {
@@ -49,6 +56,8 @@ impl Default for SnapshotSettings {
             batch_size: 2_000,
             aging_buckets: Buckets::default().bounds().to_vec(),
             backlog_interval_ms: 5_000,
+            kpis_interval_ms: 5_000,
+            kpis_period_days: 90,
         }
     }
 }
@@ -60,6 +69,12 @@ impl SnapshotSettings {
         }
         if self.backlog_interval_ms > 600_000 {
             anyhow::bail!("reporting.snapshots.backlog_interval_ms: must be at most 600000");
+        }
+        if self.kpis_interval_ms > 3_600_000 {
+            anyhow::bail!("reporting.snapshots.kpis_interval_ms: must be at most 3600000");
+        }
+        if !(1..=3_660).contains(&self.kpis_period_days) {
+            anyhow::bail!("reporting.snapshots.kpis_period_days: must be between 1 and 3660");
         }
         Buckets::new(self.aging_buckets.clone())
             .map_err(|error| anyhow::anyhow!("reporting.snapshots.aging_buckets: {error}"))
@@ -158,6 +173,139 @@ pub fn aging_record(
 /// The advisory lock one publishing round holds (any value unique to it).
 const PUBLISHER_LOCK_KEY: i64 = 0x0074_6f63_736e_6170;
 
+/// One currency of a customer's KPIs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CustomerCurrencyJson {
+    pub currency: String,
+    pub receivables: String,
+    pub overdue: String,
+}
+
+/// `otc.reporting.customer_kpis.v1`: a customer's receivables and payment
+/// behaviour as of a date.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CustomerKpisSnapshot {
+    pub snapshot_id: String,
+    pub tenant: String,
+    pub customer_id: Uuid,
+    pub legal_name: Option<String>,
+    pub segment: Option<String>,
+    pub as_of: NaiveDate,
+    pub generated_at: String,
+    pub currencies: Vec<CustomerCurrencyJson>,
+    pub average_days_to_pay: Option<String>,
+    pub average_days_late: Option<String>,
+    pub payment_class: &'static str,
+    pub open_disputes: i64,
+    pub open_promises: i64,
+    pub on_credit_hold: bool,
+}
+
+fn customer_kpis_record(
+    tenant: &TenantId,
+    as_of: NaiveDate,
+    aging: &CustomerAging,
+    behaviour: &Behaviour,
+) -> Result<OutgoingEvent, serde_json::Error> {
+    let mut envelope = EventEnvelope::new(types::CUSTOMER_KPIS, SOURCE, tenant);
+    envelope.subject = Some(format!("customer/{}", aging.customer_id));
+    let snapshot = CustomerKpisSnapshot {
+        snapshot_id: envelope.id.clone(),
+        tenant: tenant.as_str().to_owned(),
+        customer_id: aging.customer_id,
+        legal_name: aging.legal_name.clone(),
+        segment: aging.segment.clone(),
+        as_of,
+        generated_at: to_rfc3339(envelope.time),
+        currencies: aging
+            .lines
+            .iter()
+            .map(|line| CustomerCurrencyJson {
+                currency: line.currency.clone(),
+                receivables: amount_text(line.total, &line.currency),
+                overdue: amount_text(line.overdue, &line.currency),
+            })
+            .collect(),
+        average_days_to_pay: behaviour.average_days_to_pay.map(|days| days.to_string()),
+        average_days_late: behaviour.average_days_late.map(|days| days.to_string()),
+        payment_class: behaviour.class(),
+        open_disputes: behaviour.open_disputes,
+        open_promises: behaviour.open_promises,
+        on_credit_hold: behaviour.on_credit_hold,
+    };
+    OutgoingEvent::json(
+        topics::REPORTING_CUSTOMER_KPIS,
+        &aging.customer_id.to_string(),
+        envelope,
+        &snapshot,
+    )
+}
+
+/// One currency of the tenant KPIs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CurrencyKpisJson {
+    pub currency: String,
+    pub receivables: String,
+    pub current_receivables: String,
+    pub overdue_receivables: String,
+    pub opening_receivables: String,
+    pub credit_sales: String,
+    pub dso_standard: Option<String>,
+    pub dso_count_back: Option<String>,
+    pub best_possible_dso: Option<String>,
+    pub average_days_delinquent: Option<String>,
+    pub cei: Option<String>,
+}
+
+/// `otc.reporting.kpis.v1`: the tenant's KPIs as of a date, keyed by tenant.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KpisSnapshot {
+    pub snapshot_id: String,
+    pub tenant: String,
+    pub as_of: NaiveDate,
+    pub generated_at: String,
+    pub period_days: u32,
+    pub currencies: Vec<CurrencyKpisJson>,
+}
+
+fn kpis_record(
+    tenant: &TenantId,
+    as_of: NaiveDate,
+    period_days: u32,
+    figures: &[CurrencyKpis],
+) -> Result<OutgoingEvent, serde_json::Error> {
+    let mut envelope = EventEnvelope::new(types::KPIS, SOURCE, tenant);
+    envelope.subject = Some(format!("tenant/{}", tenant.as_str()));
+    let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+    let snapshot = KpisSnapshot {
+        snapshot_id: envelope.id.clone(),
+        tenant: tenant.as_str().to_owned(),
+        as_of,
+        generated_at: to_rfc3339(envelope.time),
+        period_days,
+        currencies: figures
+            .iter()
+            .map(|figures| {
+                let money = |amount| amount_text(amount, &figures.currency);
+                CurrencyKpisJson {
+                    currency: figures.currency.clone(),
+                    receivables: money(figures.receivables),
+                    current_receivables: money(figures.current_receivables),
+                    overdue_receivables: money(figures.overdue_receivables),
+                    opening_receivables: money(figures.opening_receivables),
+                    credit_sales: money(figures.credit_sales),
+                    dso_standard: text(figures.dso_standard),
+                    dso_count_back: text(figures.dso_count_back),
+                    best_possible_dso: text(figures.best_possible_dso),
+                    average_days_delinquent: text(figures.average_days_delinquent),
+                    cei: text(figures.cei),
+                }
+            })
+            .collect(),
+    };
+    OutgoingEvent::json(topics::REPORTING_KPIS, tenant.as_str(), envelope, &snapshot)
+}
+
 pub struct SnapshotPublisher {
     pool: PgPool,
     settings: SnapshotSettings,
@@ -165,6 +313,8 @@ pub struct SnapshotPublisher {
     wake: Arc<Notify>,
     /// Set by the fold while its batches come full.
     behind: Arc<AtomicBool>,
+    /// When each tenant's `kpis` record was last published by this replica.
+    kpis_published: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 impl SnapshotPublisher {
@@ -181,12 +331,19 @@ impl SnapshotPublisher {
             buckets,
             wake,
             behind,
+            kpis_published: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
+            if let Err(error) = self.publish_tenant_kpis().await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "tenant KPIs not published, retrying"
+                );
+            }
             match self.publish_once().await {
                 Ok(published) => {
                     backoff = Duration::from_millis(200);
@@ -223,6 +380,84 @@ impl SnapshotPublisher {
         }
         tracing::info!("snapshot publisher stopped");
         Ok(())
+    }
+
+    /// Publishes the `kpis` record of each marked tenant whose last one is
+    /// older than `kpis_interval_ms`; returns how many it published.
+    pub async fn publish_tenant_kpis(&self) -> anyhow::Result<usize> {
+        let interval = Duration::from_millis(self.settings.kpis_interval_ms);
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.pool).await?;
+        let leader = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_xact_lock($1) AS "leader!""#,
+            PUBLISHER_LOCK_KEY
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !leader {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let marks = sqlx::query!(
+            r#"SELECT tenant, version FROM snapshot_marks
+               WHERE customer_id = '00000000-0000-0000-0000-000000000000'
+               ORDER BY tenant"#
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let due: Vec<(String, i64)> = {
+            let published = self
+                .kpis_published
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the KPI clock is poisoned"))?;
+            marks
+                .into_iter()
+                .filter(|mark| {
+                    published
+                        .get(&mark.tenant)
+                        .is_none_or(|at| at.elapsed() >= interval)
+                })
+                .map(|mark| (mark.tenant, mark.version))
+                .collect()
+        };
+        if due.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let as_of = otc_shared::time::now().date_naive();
+        let period = self.settings.kpis_period_days;
+        let mut records = Vec::with_capacity(due.len());
+        for (tenant, _) in &due {
+            let figures = kpis::tenant_kpis(&mut tx, tenant, as_of, period, None).await?;
+            records.push(kpis_record(
+                &TenantId::parse(tenant)?,
+                as_of,
+                period,
+                &figures,
+            )?);
+        }
+        otc_shared::outbox::enqueue_many(&mut tx, &records).await?;
+        let (tenants, versions): (Vec<String>, Vec<i64>) = due.iter().cloned().unzip();
+        sqlx::query!(
+            r#"DELETE FROM snapshot_marks m
+               USING UNNEST($1::text[], $2::int8[]) AS r(tenant, version)
+               WHERE m.tenant = r.tenant AND m.customer_id = '00000000-0000-0000-0000-000000000000'
+                 AND m.version = r.version"#,
+            &tenants,
+            &versions,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut published = self
+            .kpis_published
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the KPI clock is poisoned"))?;
+        for tenant in tenants {
+            published.insert(tenant, Instant::now());
+        }
+        metrics::counter!("otc_reporting_snapshots_published_total", "topic" => "kpis")
+            .increment(u64::try_from(records.len()).unwrap_or(u64::MAX));
+        Ok(records.len())
     }
 
     /// Publishes the snapshots of up to a batch of marked customers; returns
@@ -274,8 +509,16 @@ impl SnapshotPublisher {
             let agings =
                 aging::by_customer(&mut tx, &tenant, as_of, &self.buckets, Some(&customers))
                     .await?;
+            let behaviours = behaviour::of_customers(&mut tx, &tenant, &customers, as_of).await?;
             for customer in &agings {
                 records.push(aging_record(&tenant_id, as_of, &labels, customer)?);
+                let behaviour = behaviours
+                    .get(&customer.customer_id)
+                    .cloned()
+                    .unwrap_or_default();
+                records.push(customer_kpis_record(
+                    &tenant_id, as_of, customer, &behaviour,
+                )?);
             }
         }
         otc_shared::outbox::enqueue_many(&mut tx, &records).await?;

@@ -1,4 +1,5 @@
 //! Figures computed from the read models, as of any date.
 
 pub mod aging;
+pub mod behaviour;
 pub mod kpis;
