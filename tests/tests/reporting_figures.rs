@@ -22,6 +22,12 @@ use otc_testkit::TestDatabase;
 use otc_testkit::suite::{ServiceSuite, money, new_namespace};
 
 const WAIT: Duration = Duration::from_secs(90);
+
+/// A rate as compared: currency, total, matching, % by count, % by amount.
+type RateRow = (String, i64, i64, Option<String>, Option<String>);
+/// Disputes of a reason as compared: reason, currency, opened, amount, open,
+/// resolved, average resolution days.
+type DisputeRow = (String, String, i64, String, i64, i64, Option<String>);
 const AS_OF: &str = "2026-06-30";
 
 fn id() -> String {
@@ -59,6 +65,36 @@ impl Published {
             .await;
         self.count += 1;
     }
+}
+
+/// Publishes an event stamped (`ce_time`) on a given day, as collections'
+/// events are dated by their envelope.
+async fn publish_on<M: Message>(
+    suite: &ServiceSuite,
+    topic: &str,
+    event_type: &str,
+    key: &str,
+    message: &M,
+    day: &str,
+) {
+    let mut envelope = otc_shared::events::EventEnvelope::new(
+        event_type,
+        "/test",
+        &otc_testkit::tenant(&suite.tenant),
+    );
+    let day: NaiveDate = day.parse().unwrap();
+    envelope.time = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap());
+    let headers = otc_shared::events::RecordHeaders::from_kafka(Some(&envelope.to_headers()));
+    let producer = otc_testkit::kafka::producer().unwrap();
+    otc_testkit::kafka::produce(
+        &producer,
+        &suite.topic(topic),
+        key,
+        &message.encode_to_vec(),
+        &headers,
+    )
+    .await
+    .unwrap();
 }
 
 fn invoice(
@@ -226,15 +262,247 @@ async fn figures_equal_the_hand_computed_ones() {
             },
         )
         .await;
+    // For the statistics: Delta pays in GBP (so the EUR figures above stay as they are).
+    let d = id();
+    let coll = topics::COLLECTIONS_EVENTS;
+    published
+        .send(
+            &suite,
+            o,
+            "otc.order.v1.CustomerUpserted",
+            &d,
+            &customer(&d, "Delta", "enterprise", "GBP"),
+        )
+        .await;
+    let order = id();
+    published
+        .send(
+            &suite,
+            o,
+            "otc.order.v1.OrderPlaced",
+            &d,
+            &proto::OrderPlaced {
+                order_id: order.clone(),
+                customer_id: d.clone(),
+                total: Some(money("1000.00", "GBP")),
+                placed_at: Some(at("2026-04-20")),
+                ..Default::default()
+            },
+        )
+        .await;
+    let mut i20 = invoice(&d, "1000.00", "GBP", "2026-05-11", "2026-06-10");
+    i20.order_ids = vec![order.clone()];
+    published
+        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i20)
+        .await;
+    let mut manual = paid(&d, &i20, "600.00", "2026-06-10");
+    manual.amount = Some(money("600.00", "GBP"));
+    manual.automatic = false;
+    let mut automatic = paid(&d, &i20, "400.00", "2026-06-20");
+    automatic.amount = Some(money("400.00", "GBP"));
+    published
+        .send(&suite, pay, "otc.payments.v1.PaymentApplied", &d, &manual)
+        .await;
+    published
+        .send(
+            &suite,
+            pay,
+            "otc.payments.v1.PaymentApplied",
+            &d,
+            &automatic,
+        )
+        .await;
+    let notice = |level: i32,
+                  customer: &str,
+                  invoice: &proto::InvoiceIssued,
+                  amount: &str,
+                  currency: &str,
+                  sent: &str| proto::DunningNoticeSent {
+        notice_id: id(),
+        customer_id: customer.into(),
+        level,
+        channel: "email".into(),
+        invoice_ids: vec![invoice.invoice_id.clone()],
+        overdue_amount: Some(money(amount, currency)),
+        sent_at: Some(at(sent)),
+        as_of: sent.into(),
+        ..Default::default()
+    };
+    let mut dated = 0;
+    for (key, message, day) in [
+        (
+            &d,
+            notice(1, &d, &i20, "1000.00", "GBP", "2026-06-12"),
+            "2026-06-12",
+        ),
+        (
+            &a,
+            notice(2, &a, &i1, "600.00", "EUR", "2026-06-16"),
+            "2026-06-16",
+        ),
+    ] {
+        publish_on(
+            &suite,
+            coll,
+            "otc.collections.v1.DunningNoticeSent",
+            key,
+            &message,
+            day,
+        )
+        .await;
+        dated += 1;
+    }
+    let dispute = |dispute_id: &str, customer: &str, reason: &str, amount: &str, currency: &str| {
+        proto::DisputeOpened {
+            dispute_id: dispute_id.into(),
+            customer_id: customer.into(),
+            reason_code: reason.into(),
+            amount: Some(money(amount, currency)),
+            source: "manual".into(),
+            ..Default::default()
+        }
+    };
+    let resolved = |dispute_id: &str, customer: &str| proto::DisputeResolved {
+        dispute_id: dispute_id.into(),
+        customer_id: customer.into(),
+        resolution: "rejected".into(),
+        ..Default::default()
+    };
+    let (d1, d2, d3) = (id(), id(), id());
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.DisputeOpened",
+        &a,
+        &dispute(&d1, &a, "pricing", "50.00", "EUR"),
+        "2026-05-01",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.DisputeResolved",
+        &a,
+        &resolved(&d1, &a),
+        "2026-05-21",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.DisputeOpened",
+        &b,
+        &dispute(&d2, &b, "pricing", "30.00", "EUR"),
+        "2026-06-01",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.DisputeOpened",
+        &d,
+        &dispute(&d3, &d, "quality", "20.00", "GBP"),
+        "2026-06-05",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.DisputeResolved",
+        &d,
+        &resolved(&d3, &d),
+        "2026-06-15",
+    )
+    .await;
+    dated += 5;
+    let promise = |promise_id: &str, customer: &str, amount: &str, currency: &str| {
+        proto::PromiseToPayRecorded {
+            promise_id: promise_id.into(),
+            customer_id: customer.into(),
+            invoice_ids: vec![],
+            amount: Some(money(amount, currency)),
+            promised_date: "2026-06-20".into(),
+        }
+    };
+    let (p1, p2) = (id(), id());
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.PromiseToPayRecorded",
+        &d,
+        &promise(&p1, &d, "1000.00", "GBP"),
+        "2026-06-01",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.PromiseKept",
+        &d,
+        &proto::PromiseKept {
+            promise_id: p1.clone(),
+            customer_id: d.clone(),
+            ..Default::default()
+        },
+        "2026-06-20",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.PromiseToPayRecorded",
+        &a,
+        &promise(&p2, &a, "600.00", "EUR"),
+        "2026-06-01",
+    )
+    .await;
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.PromiseBroken",
+        &a,
+        &proto::PromiseBroken {
+            promise_id: p2.clone(),
+            customer_id: a.clone(),
+            ..Default::default()
+        },
+        "2026-06-25",
+    )
+    .await;
+    dated += 4;
+    // For the forecast: Delta owes 800 due 20 July and 200 due 31 August under a
+    // promise (recorded 25 June) to pay on 2 July.
+    let i21 = invoice(&d, "800.00", "GBP", "2026-06-20", "2026-07-20");
+    let i22 = invoice(&d, "200.00", "GBP", "2026-06-25", "2026-08-31");
+    published
+        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i21)
+        .await;
+    published
+        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i22)
+        .await;
+    let mut p3 = promise(&id(), &d, "200.00", "GBP");
+    p3.invoice_ids = vec![i22.invoice_id.clone()];
+    p3.promised_date = "2026-07-02".into();
+    publish_on(
+        &suite,
+        coll,
+        "otc.collections.v1.PromiseToPayRecorded",
+        &d,
+        &p3,
+        "2026-06-25",
+    )
+    .await;
+    dated += 1;
+    let expected = published.count + dated;
     assert_eq!(
         suite
             .wait_for_count(
                 "SELECT count(*) FROM inbox WHERE consumer = 'read-models'",
-                published.count,
+                expected,
                 WAIT
             )
             .await,
-        published.count
+        expected
     );
 
     let mut reporting = ReportingServiceClient::new(suite.channel.clone());
@@ -320,6 +588,12 @@ async fn figures_equal_the_hand_computed_ones() {
                 "enterprise".to_owned(),
                 "EUR".to_owned(),
                 "1050.00".to_owned()
+            ),
+            // Delta's 800 + 200 (see the forecast below).
+            (
+                "enterprise".to_owned(),
+                "GBP".to_owned(),
+                "1000.00".to_owned()
             ),
             ("smb".to_owned(), "EUR".to_owned(), "4050.00".to_owned()),
             ("smb".to_owned(), "USD".to_owned(), "1000.00".to_owned()),
@@ -427,6 +701,216 @@ async fn figures_equal_the_hand_computed_ones() {
     assert!(
         xlsx.content.starts_with(b"PK") && xlsx.content.len() > 2_000,
         "not an XLSX (zip) file"
+    );
+
+    // Statistics over (04-01, 06-30].
+    let stats = reporting
+        .get_collection_statistics(suite.as_role(
+            GetCollectionStatisticsRequest {
+                as_of: AS_OF.into(),
+                ..Default::default()
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let rates = |rates: &[RateFigures]| -> Vec<RateRow> {
+        rates
+            .iter()
+            .map(|rate| {
+                (
+                    rate.currency.clone(),
+                    rate.total_count,
+                    rate.matching_count,
+                    rate.rate_by_count.clone(),
+                    rate.rate_by_amount.clone(),
+                )
+            })
+            .collect()
+    };
+    let text = |value: &str| Some(value.to_owned());
+    // Auto-match: EUR 400 + 2,000 applied automatically (the 500 of 5 July is after
+    // the date): 100%; GBP 600 by hand, 400 automatically: 50% by count, 40% by amount.
+    assert_eq!(
+        rates(&stats.auto_match),
+        [
+            ("EUR".to_owned(), 2, 2, text("100.00"), text("100.00")),
+            ("GBP".to_owned(), 2, 1, text("50.00"), text("40.00")),
+        ]
+    );
+    // Promises: EUR 600 broken, GBP 1,000 kept.
+    assert_eq!(
+        rates(&stats.promises_kept),
+        [
+            ("EUR".to_owned(), 1, 0, text("0.00"), text("0.00")),
+            ("GBP".to_owned(), 1, 1, text("100.00"), text("100.00")),
+        ]
+    );
+    // Dunning within 14 days: level 1 on Delta's invoice (12 June), settled 20 June: paid;
+    // level 2 on INV-1 (16 June), still 600 open: not paid.
+    let dunning: Vec<(i32, String, i64, i64)> = stats
+        .dunning
+        .iter()
+        .map(|level| {
+            let rate = level.paid_within.clone().unwrap();
+            (
+                level.level,
+                rate.currency,
+                rate.total_count,
+                rate.matching_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        dunning,
+        [(1, "GBP".to_owned(), 1, 1), (2, "EUR".to_owned(), 1, 0)]
+    );
+    // Disputes: pricing EUR opened 1 May (resolved after 20 days) and 1 June (open):
+    // 2 opened for 80.00, 1 open, 1 resolved in 20.0 days; quality GBP resolved in 10.
+    let disputes: Vec<DisputeRow> = stats
+        .disputes
+        .iter()
+        .map(|reason| {
+            (
+                reason.reason_code.clone(),
+                reason.currency.clone(),
+                reason.opened,
+                reason.opened_amount.clone().unwrap().amount,
+                reason.open,
+                reason.resolved,
+                reason.average_resolution_days.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        disputes,
+        [
+            (
+                "pricing".to_owned(),
+                "EUR".to_owned(),
+                2,
+                "80.00".to_owned(),
+                1,
+                1,
+                text("20.0")
+            ),
+            (
+                "quality".to_owned(),
+                "GBP".to_owned(),
+                1,
+                "20.00".to_owned(),
+                0,
+                1,
+                text("10.0")
+            ),
+        ]
+    );
+    // Invoice to cash: INV-2 issued 1 May, settled 20 June (50 days); Delta's issued
+    // 11 May, settled 20 June (40 days): average 45.0, median 40, p90 50.
+    let invoice_to_cash = stats.invoice_to_cash.unwrap();
+    assert_eq!(
+        (
+            invoice_to_cash.count,
+            invoice_to_cash.average_days,
+            invoice_to_cash.median_days,
+            invoice_to_cash.p90_days
+        ),
+        (2, text("45.0"), text("40"), text("50"))
+    );
+    // Order to cash: Delta's order placed 20 April, its one invoice settled 20 June: 61 days.
+    let order_to_cash = stats.order_to_cash.unwrap();
+    assert_eq!(
+        (order_to_cash.count, order_to_cash.average_days),
+        (1, text("61.0"))
+    );
+
+    // The forecast made on 30 June. Days late before it: Alpha (400 paid 76 days
+    // late, 2,000 20 days late) 29.3 → 29; Beta and Gamma no history; Delta
+    // (600 on time, 400 10 days late) 4. Alpha's items all fall before the 30th
+    // with 29 days added, and Beta's are due by it: EUR 5,100 in week 1. Gamma's
+    // USD 1,000 is due 10 July: week 2. Delta's 800 is due 20 July + 4 = 24 July:
+    // week 4; the 200 under the promise comes on 2 July: week 1.
+    let forecast = reporting
+        .get_cash_forecast(suite.as_role(
+            GetCashForecastRequest {
+                as_of: AS_OF.into(),
+                accuracy_weeks: 2,
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(forecast.week_starts.len(), 13);
+    assert_eq!(forecast.week_starts[1], "2026-07-07");
+    let weeks = |currency: &str| -> Vec<String> {
+        forecast
+            .currencies
+            .iter()
+            .find(|line| line.currency == currency)
+            .unwrap()
+            .weeks
+            .clone()
+    };
+    let zero = "0.00".to_owned();
+    let mut eur = vec![zero.clone(); 13];
+    eur[0] = "5100.00".into();
+    assert_eq!(weeks("EUR"), eur);
+    let mut usd = vec![zero.clone(); 13];
+    usd[1] = "1000.00".into();
+    assert_eq!(weeks("USD"), usd);
+    let mut gbp = vec![zero.clone(); 13];
+    gbp[0] = "200.00".into();
+    gbp[3] = "800.00".into();
+    assert_eq!(weeks("GBP"), gbp);
+    // Accuracy of the forecast made on 16 June for [16 June, 23 June). Open then,
+    // and expected that week: Alpha's INV-1 600 (76 days late on its one payment:
+    // 15 June), I7 50, I6 100; Beta's I4 500, I9 400, I11 250 (due before): 1,900;
+    // INV-2 and I8 (due 31 May + 76 days) and I3 (due 30 June) later. Applied with
+    // a value date that week: INV-2's 2,000. Error 100, 5.00%. GBP: Delta's 400
+    // left of I20, due 10 June, forecast 400; 400 came on 20 June: error 0.
+    let week: Vec<(String, String, String, String, Option<String>)> = forecast
+        .accuracy
+        .iter()
+        .filter(|row| row.week_start == "2026-06-16")
+        .map(|row| {
+            (
+                row.currency.clone(),
+                row.forecast.clone().unwrap().amount,
+                row.actual.clone().unwrap().amount,
+                row.error.clone().unwrap().amount,
+                row.error_percent.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        week,
+        [
+            (
+                "EUR".to_owned(),
+                "1900.00".to_owned(),
+                "2000.00".to_owned(),
+                "100.00".to_owned(),
+                text("5.00")
+            ),
+            (
+                "GBP".to_owned(),
+                "400.00".to_owned(),
+                "400.00".to_owned(),
+                "0.00".to_owned(),
+                text("0.00")
+            ),
+            // Gamma's USD invoice was due after that week, and nothing came:
+            // no error percentage over nothing.
+            (
+                "USD".to_owned(),
+                "0.00".to_owned(),
+                "0.00".to_owned(),
+                "0.00".to_owned(),
+                None,
+            ),
+        ]
     );
 
     // Roles, tenants, bad filters.

@@ -16,11 +16,38 @@ use otc_shared::money::column_to_proto;
 
 use crate::export;
 use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging, GroupBy};
+use crate::figures::forecast;
 use crate::figures::kpis;
+use crate::figures::statistics::{self, CycleTime, Rate};
 use crate::topics::amount_text;
 
 /// The default period of the KPIs, in days.
 pub const DEFAULT_PERIOD_DAYS: u32 = 90;
+
+/// The default window for a dunning notice to count as effective, in days.
+pub const DEFAULT_DUNNING_DAYS: u32 = 14;
+
+fn rate(rate: &Rate) -> wire::RateFigures {
+    wire::RateFigures {
+        currency: rate.currency.clone(),
+        total_count: rate.total_count,
+        matching_count: rate.matching_count,
+        total_amount: Some(column_to_proto(rate.total_amount, &rate.currency)),
+        matching_amount: Some(column_to_proto(rate.matching_amount, &rate.currency)),
+        rate_by_count: rate.by_count().map(|value| value.to_string()),
+        rate_by_amount: rate.by_amount().map(|value| value.to_string()),
+    }
+}
+
+fn cycle(cycle: &CycleTime) -> wire::CycleTimeFigures {
+    let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+    wire::CycleTimeFigures {
+        count: cycle.count,
+        average_days: text(cycle.average_days),
+        median_days: text(cycle.median_days),
+        p90_days: text(cycle.p90_days),
+    }
+}
 
 pub struct ReportingApi {
     pool: PgPool,
@@ -280,6 +307,144 @@ impl ReportingService for ReportingApi {
             filename: format!("ar-aging-{}-{as_of}.{extension}", principal.tenant.as_str()),
             content_type: content_type.to_owned(),
             content,
+        }))
+    }
+
+    async fn get_collection_statistics(
+        &self,
+        request: Request<wire::GetCollectionStatisticsRequest>,
+    ) -> Result<Response<wire::CollectionStatistics>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let period_days = if ask.period_days == 0 {
+            DEFAULT_PERIOD_DAYS
+        } else {
+            ask.period_days
+        };
+        if period_days > 3_660 {
+            fields.add("period_days", "at most 3660 days");
+        }
+        let dunning_days = if ask.dunning_days == 0 {
+            DEFAULT_DUNNING_DAYS
+        } else {
+            ask.dunning_days
+        };
+        if dunning_days > 366 {
+            fields.add("dunning_days", "at most 366 days");
+        }
+        fields.finish()?;
+        let Some(as_of) = as_of else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let figures = statistics::statistics(
+            &mut tx,
+            principal.tenant.as_str(),
+            as_of,
+            period_days,
+            dunning_days,
+        )
+        .await
+        .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        Ok(Response::new(wire::CollectionStatistics {
+            as_of: as_of.to_string(),
+            period_days,
+            dunning_days,
+            auto_match: figures.auto_match.iter().map(rate).collect(),
+            disputes: figures
+                .disputes
+                .iter()
+                .map(|reason| wire::DisputeReasonFigures {
+                    reason_code: reason.reason_code.clone(),
+                    currency: reason.currency.clone(),
+                    opened: reason.opened,
+                    opened_amount: Some(column_to_proto(reason.opened_amount, &reason.currency)),
+                    open: reason.open,
+                    resolved: reason.resolved,
+                    average_resolution_days: reason
+                        .average_resolution_days
+                        .map(|days| days.to_string()),
+                })
+                .collect(),
+            promises_kept: figures.promises.iter().map(rate).collect(),
+            dunning: figures
+                .dunning
+                .iter()
+                .map(|level| wire::DunningLevelFigures {
+                    level: level.level,
+                    paid_within: Some(rate(&level.rate)),
+                })
+                .collect(),
+            invoice_to_cash: Some(cycle(&figures.invoice_to_cash)),
+            order_to_cash: Some(cycle(&figures.order_to_cash)),
+        }))
+    }
+
+    async fn get_cash_forecast(
+        &self,
+        request: Request<wire::GetCashForecastRequest>,
+    ) -> Result<Response<wire::CashForecast>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let weeks = if ask.accuracy_weeks == 0 {
+            8
+        } else {
+            ask.accuracy_weeks
+        };
+        if weeks > 104 {
+            fields.add("accuracy_weeks", "at most 104 weeks");
+        }
+        fields.finish()?;
+        let Some(as_of) = as_of else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let tenant = principal.tenant.as_str();
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let lines = forecast::forecast(&mut tx, tenant, as_of)
+            .await
+            .map_err(|error| database_status(&error))?;
+        let accuracy = forecast::accuracy(&mut tx, tenant, as_of, weeks)
+            .await
+            .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let week_starts = (0..forecast::WEEKS)
+            .filter_map(|week| {
+                let days = u64::try_from(week).ok()? * 7;
+                as_of.checked_add_days(chrono::Days::new(days))
+            })
+            .map(|day| day.to_string())
+            .collect();
+        Ok(Response::new(wire::CashForecast {
+            as_of: as_of.to_string(),
+            week_starts,
+            currencies: lines
+                .iter()
+                .map(|line| wire::CurrencyForecast {
+                    currency: line.currency.clone(),
+                    weeks: line
+                        .weeks
+                        .iter()
+                        .map(|amount| amount_text(*amount, &line.currency))
+                        .collect(),
+                    later: amount_text(line.later, &line.currency),
+                })
+                .collect(),
+            accuracy: accuracy
+                .iter()
+                .map(|row| wire::ForecastAccuracy {
+                    week_start: row.week_start.to_string(),
+                    currency: row.currency.clone(),
+                    forecast: Some(column_to_proto(row.forecast, &row.currency)),
+                    actual: Some(column_to_proto(row.actual, &row.currency)),
+                    error: Some(column_to_proto(row.error, &row.currency)),
+                    error_percent: row.error_percent.map(|value| value.to_string()),
+                })
+                .collect(),
         }))
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// A customer's payment behaviour.
@@ -43,7 +43,7 @@ pub fn class_of(average_days_late: Option<Decimal>) -> &'static str {
 }
 
 fn one_decimal(value: Decimal) -> Decimal {
-    value.round_dp_with_strategy(1, RoundingStrategy::MidpointNearestEven)
+    super::kpis::fixed(value, 1)
 }
 
 /// The behaviour of the given customers as of a date (every customer asked

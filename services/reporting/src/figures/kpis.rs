@@ -31,8 +31,15 @@ use super::aging;
 /// How far back the count-back looks.
 pub const COUNT_BACK_MONTHS: u32 = 24;
 
+/// Rounded half-even to `places` and shown with exactly that many (`30.0`).
+pub fn fixed(value: Decimal, places: u32) -> Decimal {
+    let mut rounded = value.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
+    rounded.rescale(places);
+    rounded
+}
+
 fn days(value: Decimal) -> Decimal {
-    value.round_dp_with_strategy(1, RoundingStrategy::MidpointNearestEven)
+    fixed(value, 1)
 }
 
 /// AR / sales × P; absent without positive sales.
@@ -51,7 +58,7 @@ pub fn dso_standard(receivables: Decimal, sales: Decimal, period_days: u32) -> O
 /// in days of each month, the latest first).
 pub fn dso_count_back(receivables: Decimal, months: &[(Decimal, i64)]) -> Option<Decimal> {
     if receivables <= Decimal::ZERO {
-        return Some(Decimal::ZERO);
+        return Some(days(Decimal::ZERO));
     }
     let mut rest = receivables;
     let mut total = Decimal::ZERO;
@@ -81,7 +88,7 @@ pub fn cei(
     let value = (opening + sales - closing)
         .checked_div(denominator)?
         .checked_mul(Decimal::ONE_HUNDRED)?;
-    Some(value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+    Some(fixed(value, 2))
 }
 
 /// One currency's KPIs.

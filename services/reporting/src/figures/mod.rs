@@ -2,4 +2,6 @@
 
 pub mod aging;
 pub mod behaviour;
+pub mod forecast;
 pub mod kpis;
+pub mod statistics;
