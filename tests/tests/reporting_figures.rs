@@ -493,6 +493,55 @@ async fn figures_equal_the_hand_computed_ones() {
     )
     .await;
     dated += 1;
+    // For the exception queue: 120.00 from a payer nobody knows, Beta on credit
+    // hold, an invoice billing holds for review.
+    let stranger = id();
+    published
+        .send(
+            &suite,
+            pay,
+            "otc.payments.v1.PaymentReceived",
+            &stranger,
+            &proto::PaymentReceived {
+                receipt_id: stranger.clone(),
+                amount: Some(money("120.00", "EUR")),
+                channel: "bank_statement".into(),
+                value_date: "2026-06-29".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    published
+        .send(
+            &suite,
+            topics::COLLECTIONS_EVENTS,
+            "otc.collections.v1.CustomerCreditHeld",
+            &b,
+            &proto::CustomerCreditHeld {
+                customer_id: b.clone(),
+                reason: "overdue".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    published
+        .send(
+            &suite,
+            bill,
+            "otc.billing.v1.InvoiceHeld",
+            &a,
+            &proto::InvoiceHeld {
+                invoice_id: id(),
+                customer_id: a.clone(),
+                reasons: vec![proto::HoldReason {
+                    code: "price".into(),
+                    message: "differs from the order".into(),
+                }],
+                total_amount: Some(money("75.00", "EUR")),
+                ..Default::default()
+            },
+        )
+        .await;
     let expected = published.count + dated;
     assert_eq!(
         suite
@@ -912,6 +961,96 @@ async fn figures_equal_the_hand_computed_ones() {
             ),
         ]
     );
+
+    // The exception queue: the stranger's 120.00, Beta on hold, the held
+    // invoice, and the one open dispute (pricing, 30.00): four.
+    let queue = reporting
+        .get_exception_queue(suite.as_role(GetExceptionQueueRequest {}, Role::Collector))
+        .await
+        .unwrap()
+        .into_inner();
+    let unapplied: Vec<(String, i64, String)> = queue
+        .unapplied_cash
+        .iter()
+        .map(|line| {
+            (
+                line.currency.clone(),
+                line.count,
+                line.amount.clone().unwrap().amount,
+            )
+        })
+        .collect();
+    assert_eq!(unapplied, [("EUR".to_owned(), 1, "120.00".to_owned())]);
+    assert_eq!(
+        (
+            queue.unidentified_receipts,
+            queue.customers_on_credit_hold,
+            queue.held_invoices
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        queue.open_disputes[0].amount.clone().unwrap().amount,
+        "30.00"
+    );
+    assert_eq!(queue.total, 4);
+
+    // Segmentation as of 30 June: Alpha pays 29.3 days late on average (59.3
+    // days after issue: 400 × 106 + 2,000 × 50 over 2,400): late; Delta 4.0:
+    // slightly late; Beta (its only payment is on 5 July) and Gamma: no history.
+    let late = reporting
+        .list_payment_behaviour(suite.as_role(
+            ListPaymentBehaviourRequest {
+                as_of: AS_OF.into(),
+                payment_class: "late".into(),
+                page: None,
+            },
+            Role::Collector,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let rows: Vec<(String, Option<String>, Option<String>)> = late
+        .customers
+        .iter()
+        .map(|row| {
+            (
+                row.customer_id.clone(),
+                row.average_days_to_pay.clone(),
+                row.average_days_late.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(a.clone(), text("59.3"), text("29.3"))]);
+    let unknown = reporting
+        .list_payment_behaviour(suite.as_role(
+            ListPaymentBehaviourRequest {
+                as_of: AS_OF.into(),
+                payment_class: "no_history".into(),
+                page: None,
+            },
+            Role::Collector,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = unknown
+        .customers
+        .iter()
+        .map(|row| row.customer_id.as_str())
+        .collect();
+    assert_eq!(ids, [b.as_str(), c.as_str()]);
+    let refused = reporting
+        .list_payment_behaviour(suite.as_role(
+            ListPaymentBehaviourRequest {
+                payment_class: "sometimes".into(),
+                ..Default::default()
+            },
+            Role::Collector,
+        ))
+        .await
+        .unwrap_err();
+    assert!(refused.message().contains("payment_class"), "{refused:?}");
 
     // Roles, tenants, bad filters.
     let refused = reporting

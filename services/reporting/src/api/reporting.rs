@@ -16,6 +16,8 @@ use otc_shared::money::column_to_proto;
 
 use crate::export;
 use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging, GroupBy};
+use crate::figures::behaviour;
+use crate::figures::exceptions;
 use crate::figures::forecast;
 use crate::figures::kpis;
 use crate::figures::statistics::{self, CycleTime, Rate};
@@ -445,6 +447,104 @@ impl ReportingService for ReportingApi {
                     error_percent: row.error_percent.map(|value| value.to_string()),
                 })
                 .collect(),
+        }))
+    }
+
+    async fn get_exception_queue(
+        &self,
+        request: Request<wire::GetExceptionQueueRequest>,
+    ) -> Result<Response<wire::ExceptionQueue>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let queue = exceptions::exception_queue(&mut tx, principal.tenant.as_str())
+            .await
+            .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let lines = |lines: &[exceptions::CurrencyCount]| -> Vec<wire::CurrencyCount> {
+            lines
+                .iter()
+                .map(|line| wire::CurrencyCount {
+                    currency: line.currency.clone(),
+                    count: line.count,
+                    amount: Some(column_to_proto(line.amount, &line.currency)),
+                })
+                .collect()
+        };
+        Ok(Response::new(wire::ExceptionQueue {
+            unapplied_cash: lines(&queue.unapplied_cash),
+            unidentified_receipts: queue.unidentified_receipts,
+            customers_on_credit_hold: queue.customers_on_credit_hold,
+            held_invoices: queue.held_invoices,
+            open_disputes: lines(&queue.open_disputes),
+            total: queue.total(),
+        }))
+    }
+
+    async fn list_payment_behaviour(
+        &self,
+        request: Request<wire::ListPaymentBehaviourRequest>,
+    ) -> Result<Response<wire::ListPaymentBehaviourResponse>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let class = ask.payment_class.trim().to_owned();
+        if !class.is_empty()
+            && !["prompt", "slightly_late", "late", "chronic", "no_history"]
+                .contains(&class.as_str())
+        {
+            fields.add(
+                "payment_class",
+                "one of prompt, slightly_late, late, chronic, no_history",
+            );
+        }
+        let page = otc_shared::grpc::page(ask.page.as_ref());
+        if let Err(status) = &page {
+            fields.add("page.page_token", status.message().to_owned());
+        }
+        fields.finish()?;
+        let (Some(as_of), Ok((limit, after))) = (as_of, page) else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let tenant = principal.tenant.as_str();
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let scanned = sqlx::query!(
+            r#"SELECT customer_id, legal_name, segment FROM customers
+               WHERE tenant = $1 AND ($2::uuid IS NULL OR customer_id > $2)
+               ORDER BY customer_id LIMIT $3"#,
+            tenant,
+            after,
+            limit,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|error| database_status(&error))?;
+        let ids: Vec<Uuid> = scanned.iter().map(|row| row.customer_id).collect();
+        let behaviours = behaviour::of_customers(&mut tx, tenant, &ids, as_of)
+            .await
+            .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+        let customers = scanned
+            .iter()
+            .filter_map(|row| {
+                let found = behaviours.get(&row.customer_id)?;
+                (class.is_empty() || found.class() == class).then(|| wire::PaymentBehaviour {
+                    customer_id: row.customer_id.to_string(),
+                    legal_name: row.legal_name.clone(),
+                    segment: row.segment.clone(),
+                    average_days_to_pay: text(found.average_days_to_pay),
+                    average_days_late: text(found.average_days_late),
+                    payment_class: found.class().to_owned(),
+                    open_disputes: found.open_disputes,
+                    open_promises: found.open_promises,
+                    on_credit_hold: found.on_credit_hold,
+                })
+            })
+            .collect();
+        Ok(Response::new(wire::ListPaymentBehaviourResponse {
+            customers,
+            page: Some(otc_shared::grpc::page_info(&ids, limit)),
         }))
     }
 }

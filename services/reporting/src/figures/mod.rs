@@ -2,6 +2,7 @@
 
 pub mod aging;
 pub mod behaviour;
+pub mod exceptions;
 pub mod forecast;
 pub mod kpis;
 pub mod statistics;
