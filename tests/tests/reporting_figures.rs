@@ -1052,6 +1052,75 @@ async fn figures_equal_the_hand_computed_ones() {
         .unwrap_err();
     assert!(refused.message().contains("payment_class"), "{refused:?}");
 
+    // The facts of April to June: ten invoices issued and the credit note;
+    // four applications (receipts came without a date in range); three disputes.
+    let export = |kind: FactKind, format: ExportFormat| ExportFactsRequest {
+        kind: kind.into(),
+        from: "2026-04-01".into(),
+        to: AS_OF.into(),
+        format: format.into(),
+    };
+    let mut exports = Vec::new();
+    for kind in [FactKind::Invoices, FactKind::Payments, FactKind::Disputes] {
+        let file = reporting
+            .export_facts(suite.as_role(export(kind, ExportFormat::Csv), Role::ArClerk))
+            .await
+            .unwrap()
+            .into_inner();
+        exports.push(String::from_utf8(file.content).unwrap());
+    }
+    let lines: Vec<Vec<&str>> = exports.iter().map(|text| text.lines().collect()).collect();
+    assert_eq!(
+        lines.iter().map(Vec::len).collect::<Vec<_>>(),
+        [12, 5, 4],
+        "{exports:#?}"
+    );
+    assert_eq!(
+        lines[0][0],
+        "kind,document_id,number,customer_id,invoice_id,currency,amount,issue_date,due_date"
+    );
+    assert!(
+        lines[0].iter().any(|line| line.starts_with("credit_note,")
+            && line.ends_with(&format!(",{b},{},EUR,100.00,2026-06-10,", i3.invoice_id))),
+        "{}",
+        exports[0]
+    );
+    assert!(
+        lines[1]
+            .iter()
+            .any(|line| line.contains(&format!(",{},GBP,600.00,0.00,false,", i20.invoice_id))),
+        "{}",
+        exports[1]
+    );
+    let xlsx = reporting
+        .export_facts(suite.as_role(
+            export(FactKind::Payments, ExportFormat::Xlsx),
+            Role::ArClerk,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(xlsx.content.starts_with(b"PK") && xlsx.filename.ends_with(".xlsx"));
+    let bad = reporting
+        .export_facts(suite.as_role(
+            ExportFactsRequest {
+                kind: 0,
+                from: AS_OF.into(),
+                to: "2026-01-01".into(),
+                format: 7,
+            },
+            Role::ArClerk,
+        ))
+        .await
+        .unwrap_err();
+    for field in ["kind", "to", "format"] {
+        assert!(
+            bad.message().contains(field),
+            "{field} not named: {}",
+            bad.message()
+        );
+    }
+
     // Roles, tenants, bad filters.
     let refused = reporting
         .get_aging(suite.as_role(GetAgingRequest::default(), Role::SalesAssociate))

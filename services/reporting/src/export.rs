@@ -122,3 +122,70 @@ pub fn aging_xlsx(
     }
     Ok(workbook.save_to_buffer()?)
 }
+
+/// A table of facts: its columns, which of them are amounts, and its rows
+/// (amounts as exact decimal text).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub amount_columns: Vec<usize>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn table_csv(table: &Table) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&table.columns)?;
+    for row in &table.rows {
+        writer.write_record(row)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// The table on one sheet: amounts as numbers (two-decimal format) and, at
+/// the end, as exact text.
+pub fn table_xlsx(title: &str, table: &Table) -> anyhow::Result<Vec<u8>> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Facts")?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    sheet.write_string_with_format(0, 0, title, &bold)?;
+    let exact: Vec<String> = table
+        .amount_columns
+        .iter()
+        .filter_map(|index| table.columns.get(*index))
+        .map(|name| format!("{name} (exact)"))
+        .collect();
+    let titles: Vec<String> = table
+        .columns
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(exact)
+        .collect();
+    for (column, name) in titles.iter().enumerate() {
+        sheet.write_string_with_format(2, u16::try_from(column)?, name, &bold)?;
+    }
+    for (index, cells) in table.rows.iter().enumerate() {
+        let row = u32::try_from(index)? + 3;
+        for (column, text) in cells.iter().enumerate() {
+            let at = u16::try_from(column)?;
+            match text.parse::<Decimal>() {
+                Ok(amount) if table.amount_columns.contains(&column) => {
+                    sheet.write_number_with_format(row, at, number(amount), &money)?;
+                }
+                _ => {
+                    sheet.write_string(row, at, text)?;
+                }
+            }
+        }
+        for (offset, column) in table.amount_columns.iter().enumerate() {
+            let at = u16::try_from(table.columns.len() + offset)?;
+            if let Some(text) = cells.get(*column) {
+                sheet.write_string(row, at, text)?;
+            }
+        }
+    }
+    Ok(workbook.save_to_buffer()?)
+}

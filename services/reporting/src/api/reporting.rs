@@ -18,6 +18,7 @@ use crate::export;
 use crate::figures::aging::{self, AgingLine, Buckets, CustomerAging, GroupBy};
 use crate::figures::behaviour;
 use crate::figures::exceptions;
+use crate::figures::facts;
 use crate::figures::forecast;
 use crate::figures::kpis;
 use crate::figures::statistics::{self, CycleTime, Rate};
@@ -545,6 +546,81 @@ impl ReportingService for ReportingApi {
         Ok(Response::new(wire::ListPaymentBehaviourResponse {
             customers,
             page: Some(otc_shared::grpc::page_info(&ids, limit)),
+        }))
+    }
+
+    async fn export_facts(
+        &self,
+        request: Request<wire::ExportFactsRequest>,
+    ) -> Result<Response<wire::ExportedFile>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let from = fields.date("from", &ask.from);
+        let to = fields.date("to", &ask.to);
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            fields.add("to", "is before from");
+        }
+        let kind = match wire::FactKind::try_from(ask.kind) {
+            Ok(
+                kind @ (wire::FactKind::Invoices
+                | wire::FactKind::Payments
+                | wire::FactKind::Disputes),
+            ) => Some(kind),
+            _ => {
+                fields.add(
+                    "kind",
+                    "give FACT_KIND_INVOICES, FACT_KIND_PAYMENTS or FACT_KIND_DISPUTES",
+                );
+                None
+            }
+        };
+        let format = match wire::ExportFormat::try_from(ask.format) {
+            Ok(format @ (wire::ExportFormat::Csv | wire::ExportFormat::Xlsx)) => Some(format),
+            _ => {
+                fields.add("format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX");
+                None
+            }
+        };
+        fields.finish()?;
+        let (Some(from), Some(to), Some(kind), Some(format)) = (from, to, kind, format) else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let tenant = principal.tenant.as_str();
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let (table, name) = match kind {
+            wire::FactKind::Payments => {
+                (facts::payments(&mut tx, tenant, from, to).await, "payments")
+            }
+            wire::FactKind::Disputes => {
+                (facts::disputes(&mut tx, tenant, from, to).await, "disputes")
+            }
+            _ => (facts::invoices(&mut tx, tenant, from, to).await, "invoices"),
+        };
+        let table = table.map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let failed = |error: anyhow::Error| {
+            tracing::error!(error = format!("{error:#}"), "fact export failed");
+            Status::internal("the export could not be written")
+        };
+        let (content, content_type, extension) = match format {
+            wire::ExportFormat::Xlsx => (
+                export::table_xlsx(&format!("{name} {from} to {to}"), &table).map_err(failed)?,
+                export::XLSX_CONTENT_TYPE,
+                "xlsx",
+            ),
+            _ => (
+                export::table_csv(&table).map_err(failed)?,
+                export::CSV_CONTENT_TYPE,
+                "csv",
+            ),
+        };
+        Ok(Response::new(wire::ExportedFile {
+            filename: format!("{name}-{tenant}-{from}-{to}.{extension}"),
+            content_type: content_type.to_owned(),
+            content,
         }))
     }
 }

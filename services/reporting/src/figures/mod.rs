@@ -3,6 +3,7 @@
 pub mod aging;
 pub mod behaviour;
 pub mod exceptions;
+pub mod facts;
 pub mod forecast;
 pub mod kpis;
 pub mod statistics;
