@@ -13,6 +13,7 @@ pub mod kafka;
 pub mod mail;
 pub mod payments;
 pub mod process;
+pub mod reporting;
 pub mod statements;
 pub mod suite;
 

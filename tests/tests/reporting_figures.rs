@@ -6,553 +6,32 @@
 //!
 //! As of 2026-06-30, period 90 days: (2026-04-01, 2026-06-30].
 
-use std::time::Duration;
-
-use chrono::{NaiveDate, TimeZone, Utc};
-use prost::Message;
 use tonic::Code;
-use uuid::Uuid;
 
-use otc_proto::events as proto;
 use otc_proto::reporting::reporting_service_client::ReportingServiceClient;
 use otc_proto::reporting::*;
 use otc_shared::auth::Role;
-use otc_shared::kafka::topics;
 use otc_testkit::TestDatabase;
-use otc_testkit::suite::{ServiceSuite, money, new_namespace};
-
-const WAIT: Duration = Duration::from_secs(90);
+use otc_testkit::reporting::{AS_OF, KnownBook, publish_known_book};
+use otc_testkit::suite::{ServiceSuite, new_namespace};
 
 /// A rate as compared: currency, total, matching, % by count, % by amount.
 type RateRow = (String, i64, i64, Option<String>, Option<String>);
 /// Disputes of a reason as compared: reason, currency, opened, amount, open,
 /// resolved, average resolution days.
 type DisputeRow = (String, String, i64, String, i64, i64, Option<String>);
-const AS_OF: &str = "2026-06-30";
-
-fn id() -> String {
-    Uuid::now_v7().to_string()
-}
-
-fn at(date: &str) -> prost_types::Timestamp {
-    let day: NaiveDate = date.parse().unwrap();
-    otc_shared::time::to_proto(Utc.from_utc_datetime(&day.and_hms_opt(10, 0, 0).unwrap()))
-}
-
-struct Published {
-    count: i64,
-}
-
-impl Published {
-    async fn send<M: Message>(
-        &mut self,
-        suite: &ServiceSuite,
-        topic: &str,
-        event_type: &str,
-        key: &str,
-        message: &M,
-    ) {
-        suite
-            .publish_as(
-                &suite.tenant,
-                topic,
-                event_type,
-                "/test",
-                key,
-                message,
-                None,
-            )
-            .await;
-        self.count += 1;
-    }
-}
-
-/// Publishes an event stamped (`ce_time`) on a given day, as collections'
-/// events are dated by their envelope.
-async fn publish_on<M: Message>(
-    suite: &ServiceSuite,
-    topic: &str,
-    event_type: &str,
-    key: &str,
-    message: &M,
-    day: &str,
-) {
-    let mut envelope = otc_shared::events::EventEnvelope::new(
-        event_type,
-        "/test",
-        &otc_testkit::tenant(&suite.tenant),
-    );
-    let day: NaiveDate = day.parse().unwrap();
-    envelope.time = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap());
-    let headers = otc_shared::events::RecordHeaders::from_kafka(Some(&envelope.to_headers()));
-    let producer = otc_testkit::kafka::producer().unwrap();
-    otc_testkit::kafka::produce(
-        &producer,
-        &suite.topic(topic),
-        key,
-        &message.encode_to_vec(),
-        &headers,
-    )
-    .await
-    .unwrap();
-}
-
-fn invoice(
-    customer: &str,
-    amount: &str,
-    currency: &str,
-    issue: &str,
-    due: &str,
-) -> proto::InvoiceIssued {
-    proto::InvoiceIssued {
-        invoice_id: id(),
-        invoice_number: format!("INV-{}", &id()[24..]),
-        customer_id: customer.into(),
-        total_amount: Some(money(amount, currency)),
-        net_amount: Some(money(amount, currency)),
-        tax_amount: Some(money("0.00", currency)),
-        functional_total_amount: (currency == "USD").then(|| money("920.00", "EUR")),
-        issue_date: issue.into(),
-        due_date: due.into(),
-        ..Default::default()
-    }
-}
-
-fn paid(
-    customer: &str,
-    invoice: &proto::InvoiceIssued,
-    amount: &str,
-    on: &str,
-) -> proto::PaymentApplied {
-    proto::PaymentApplied {
-        application_id: id(),
-        receipt_id: id(),
-        customer_id: customer.into(),
-        invoice_id: invoice.invoice_id.clone(),
-        amount: Some(money(amount, "EUR")),
-        automatic: true,
-        applied_at: Some(at(on)),
-        value_date: on.into(),
-        ..Default::default()
-    }
-}
-
-fn customer(
-    customer_id: &str,
-    name: &str,
-    segment: &str,
-    currency: &str,
-) -> proto::CustomerUpserted {
-    proto::CustomerUpserted {
-        customer_id: customer_id.into(),
-        legal_name: name.into(),
-        segment: segment.into(),
-        currency_code: currency.into(),
-        version: 1,
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn figures_equal_the_hand_computed_ones() {
     let database = TestDatabase::create("reporting_figures").await.unwrap();
     let suite = ServiceSuite::start("reporting", database, &new_namespace(), &[]).await;
-    let (a, b, c) = (id(), id(), id());
-    let o = topics::ORDER_EVENTS;
-    let bill = topics::BILLING_EVENTS;
-    let pay = topics::PAYMENT_EVENTS;
-    let mut published = Published { count: 0 };
-    published
-        .send(
-            &suite,
-            o,
-            "otc.order.v1.CustomerUpserted",
-            &a,
-            &customer(&a, "Alpha", "enterprise", "EUR"),
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            o,
-            "otc.order.v1.CustomerUpserted",
-            &b,
-            &customer(&b, "Beta", "smb", "EUR"),
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            o,
-            "otc.order.v1.CustomerUpserted",
-            &c,
-            &customer(&c, "Gamma", "smb", "USD"),
-        )
-        .await;
-    // Days past due on 2026-06-30 in brackets.
-    let i1 = invoice(&a, "1000.00", "EUR", "2026-03-01", "2026-03-31"); // 91: 91-120
-    let i7 = invoice(&a, "50.00", "EUR", "2026-03-01", "2026-03-02"); // 120: 91-120
-    let i6 = invoice(&a, "100.00", "EUR", "2026-03-01", "2026-03-01"); // 121: 120+
-    let i2 = invoice(&a, "2000.00", "EUR", "2026-05-01", "2026-05-31"); // paid in full
-    let i8 = invoice(&a, "300.00", "EUR", "2026-05-01", "2026-05-31"); // 30: 1-30
-    let i4 = invoice(&b, "500.00", "EUR", "2026-04-15", "2026-05-01"); // 60: 31-60
-    let i9 = invoice(&b, "400.00", "EUR", "2026-04-15", "2026-04-30"); // 61: 61-90
-    let i3 = invoice(&b, "3000.00", "EUR", "2026-06-01", "2026-06-30"); // 0: current
-    let i11 = invoice(&b, "250.00", "EUR", "2026-05-01", "2026-05-30"); // 31: 31-60
-    let i12 = invoice(&c, "1000.00", "USD", "2026-06-10", "2026-07-10"); // current, 920.00 EUR
-    for (key, issued) in [
-        (&a, &i1),
-        (&a, &i7),
-        (&a, &i6),
-        (&a, &i2),
-        (&a, &i8),
-        (&b, &i4),
-        (&b, &i9),
-        (&b, &i3),
-        (&b, &i11),
-        (&c, &i12),
-    ] {
-        published
-            .send(&suite, bill, "otc.billing.v1.InvoiceIssued", key, issued)
-            .await;
-    }
-    published
-        .send(
-            &suite,
-            pay,
-            "otc.payments.v1.PaymentApplied",
-            &a,
-            &paid(&a, &i1, "400.00", "2026-06-15"),
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            pay,
-            "otc.payments.v1.PaymentApplied",
-            &a,
-            &paid(&a, &i2, "2000.00", "2026-06-20"),
-        )
-        .await;
-    // After the as-of date: must not count.
-    published
-        .send(
-            &suite,
-            pay,
-            "otc.payments.v1.PaymentApplied",
-            &b,
-            &paid(&b, &i3, "500.00", "2026-07-05"),
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            bill,
-            "otc.billing.v1.CreditNoteIssued",
-            &b,
-            &proto::CreditNoteIssued {
-                credit_note_id: id(),
-                credit_note_number: "CN-1".into(),
-                invoice_id: i3.invoice_id.clone(),
-                customer_id: b.clone(),
-                total_amount: Some(money("100.00", "EUR")),
-                issued_at: Some(at("2026-06-10")),
-                issue_date: "2026-06-10".into(),
-                ..Default::default()
-            },
-        )
-        .await;
-    // For the statistics: Delta pays in GBP (so the EUR figures above stay as they are).
-    let d = id();
-    let coll = topics::COLLECTIONS_EVENTS;
-    published
-        .send(
-            &suite,
-            o,
-            "otc.order.v1.CustomerUpserted",
-            &d,
-            &customer(&d, "Delta", "enterprise", "GBP"),
-        )
-        .await;
-    let order = id();
-    published
-        .send(
-            &suite,
-            o,
-            "otc.order.v1.OrderPlaced",
-            &d,
-            &proto::OrderPlaced {
-                order_id: order.clone(),
-                customer_id: d.clone(),
-                total: Some(money("1000.00", "GBP")),
-                placed_at: Some(at("2026-04-20")),
-                ..Default::default()
-            },
-        )
-        .await;
-    let mut i20 = invoice(&d, "1000.00", "GBP", "2026-05-11", "2026-06-10");
-    i20.order_ids = vec![order.clone()];
-    published
-        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i20)
-        .await;
-    let mut manual = paid(&d, &i20, "600.00", "2026-06-10");
-    manual.amount = Some(money("600.00", "GBP"));
-    manual.automatic = false;
-    let mut automatic = paid(&d, &i20, "400.00", "2026-06-20");
-    automatic.amount = Some(money("400.00", "GBP"));
-    published
-        .send(&suite, pay, "otc.payments.v1.PaymentApplied", &d, &manual)
-        .await;
-    published
-        .send(
-            &suite,
-            pay,
-            "otc.payments.v1.PaymentApplied",
-            &d,
-            &automatic,
-        )
-        .await;
-    let notice = |level: i32,
-                  customer: &str,
-                  invoice: &proto::InvoiceIssued,
-                  amount: &str,
-                  currency: &str,
-                  sent: &str| proto::DunningNoticeSent {
-        notice_id: id(),
-        customer_id: customer.into(),
-        level,
-        channel: "email".into(),
-        invoice_ids: vec![invoice.invoice_id.clone()],
-        overdue_amount: Some(money(amount, currency)),
-        sent_at: Some(at(sent)),
-        as_of: sent.into(),
-        ..Default::default()
-    };
-    let mut dated = 0;
-    for (key, message, day) in [
-        (
-            &d,
-            notice(1, &d, &i20, "1000.00", "GBP", "2026-06-12"),
-            "2026-06-12",
-        ),
-        (
-            &a,
-            notice(2, &a, &i1, "600.00", "EUR", "2026-06-16"),
-            "2026-06-16",
-        ),
-    ] {
-        publish_on(
-            &suite,
-            coll,
-            "otc.collections.v1.DunningNoticeSent",
-            key,
-            &message,
-            day,
-        )
-        .await;
-        dated += 1;
-    }
-    let dispute = |dispute_id: &str, customer: &str, reason: &str, amount: &str, currency: &str| {
-        proto::DisputeOpened {
-            dispute_id: dispute_id.into(),
-            customer_id: customer.into(),
-            reason_code: reason.into(),
-            amount: Some(money(amount, currency)),
-            source: "manual".into(),
-            ..Default::default()
-        }
-    };
-    let resolved = |dispute_id: &str, customer: &str| proto::DisputeResolved {
-        dispute_id: dispute_id.into(),
-        customer_id: customer.into(),
-        resolution: "rejected".into(),
-        ..Default::default()
-    };
-    let (d1, d2, d3) = (id(), id(), id());
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.DisputeOpened",
-        &a,
-        &dispute(&d1, &a, "pricing", "50.00", "EUR"),
-        "2026-05-01",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.DisputeResolved",
-        &a,
-        &resolved(&d1, &a),
-        "2026-05-21",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.DisputeOpened",
-        &b,
-        &dispute(&d2, &b, "pricing", "30.00", "EUR"),
-        "2026-06-01",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.DisputeOpened",
-        &d,
-        &dispute(&d3, &d, "quality", "20.00", "GBP"),
-        "2026-06-05",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.DisputeResolved",
-        &d,
-        &resolved(&d3, &d),
-        "2026-06-15",
-    )
-    .await;
-    dated += 5;
-    let promise = |promise_id: &str, customer: &str, amount: &str, currency: &str| {
-        proto::PromiseToPayRecorded {
-            promise_id: promise_id.into(),
-            customer_id: customer.into(),
-            invoice_ids: vec![],
-            amount: Some(money(amount, currency)),
-            promised_date: "2026-06-20".into(),
-        }
-    };
-    let (p1, p2) = (id(), id());
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.PromiseToPayRecorded",
-        &d,
-        &promise(&p1, &d, "1000.00", "GBP"),
-        "2026-06-01",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.PromiseKept",
-        &d,
-        &proto::PromiseKept {
-            promise_id: p1.clone(),
-            customer_id: d.clone(),
-            ..Default::default()
-        },
-        "2026-06-20",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.PromiseToPayRecorded",
-        &a,
-        &promise(&p2, &a, "600.00", "EUR"),
-        "2026-06-01",
-    )
-    .await;
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.PromiseBroken",
-        &a,
-        &proto::PromiseBroken {
-            promise_id: p2.clone(),
-            customer_id: a.clone(),
-            ..Default::default()
-        },
-        "2026-06-25",
-    )
-    .await;
-    dated += 4;
-    // For the forecast: Delta owes 800 due 20 July and 200 due 31 August under a
-    // promise (recorded 25 June) to pay on 2 July.
-    let i21 = invoice(&d, "800.00", "GBP", "2026-06-20", "2026-07-20");
-    let i22 = invoice(&d, "200.00", "GBP", "2026-06-25", "2026-08-31");
-    published
-        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i21)
-        .await;
-    published
-        .send(&suite, bill, "otc.billing.v1.InvoiceIssued", &d, &i22)
-        .await;
-    let mut p3 = promise(&id(), &d, "200.00", "GBP");
-    p3.invoice_ids = vec![i22.invoice_id.clone()];
-    p3.promised_date = "2026-07-02".into();
-    publish_on(
-        &suite,
-        coll,
-        "otc.collections.v1.PromiseToPayRecorded",
-        &d,
-        &p3,
-        "2026-06-25",
-    )
-    .await;
-    dated += 1;
-    // For the exception queue: 120.00 from a payer nobody knows, Beta on credit
-    // hold, an invoice billing holds for review.
-    let stranger = id();
-    published
-        .send(
-            &suite,
-            pay,
-            "otc.payments.v1.PaymentReceived",
-            &stranger,
-            &proto::PaymentReceived {
-                receipt_id: stranger.clone(),
-                amount: Some(money("120.00", "EUR")),
-                channel: "bank_statement".into(),
-                value_date: "2026-06-29".into(),
-                ..Default::default()
-            },
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            topics::COLLECTIONS_EVENTS,
-            "otc.collections.v1.CustomerCreditHeld",
-            &b,
-            &proto::CustomerCreditHeld {
-                customer_id: b.clone(),
-                reason: "overdue".into(),
-                ..Default::default()
-            },
-        )
-        .await;
-    published
-        .send(
-            &suite,
-            bill,
-            "otc.billing.v1.InvoiceHeld",
-            &a,
-            &proto::InvoiceHeld {
-                invoice_id: id(),
-                customer_id: a.clone(),
-                reasons: vec![proto::HoldReason {
-                    code: "price".into(),
-                    message: "differs from the order".into(),
-                }],
-                total_amount: Some(money("75.00", "EUR")),
-                ..Default::default()
-            },
-        )
-        .await;
-    let expected = published.count + dated;
-    assert_eq!(
-        suite
-            .wait_for_count(
-                "SELECT count(*) FROM inbox WHERE consumer = 'read-models'",
-                expected,
-                WAIT
-            )
-            .await,
-        expected
-    );
+    let KnownBook {
+        a,
+        b,
+        c,
+        i2,
+        i3,
+        i20,
+    } = publish_known_book(&suite).await;
 
     let mut reporting = ReportingServiceClient::new(suite.channel.clone());
     let aging = reporting
@@ -1177,4 +656,189 @@ async fn figures_equal_the_hand_computed_ones() {
             bad.message()
         );
     }
+
+    // The DSO trend: its last point is the KPIs above; a year earlier nothing
+    // had been sold, so there is no DSO yet.
+    let trend = reporting
+        .get_dso_trend(suite.as_role(
+            GetDsoTrendRequest {
+                as_of: AS_OF.into(),
+                currency: "EUR".into(),
+                ..Default::default()
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(trend.period_days, 90);
+    assert_eq!(trend.dates.len(), 12);
+    assert_eq!(trend.dates.first().unwrap(), "2025-07-30");
+    assert_eq!(trend.dates.last().unwrap(), AS_OF);
+    let last = trend.points.last().unwrap();
+    assert_eq!(
+        (
+            last.as_of.as_str(),
+            last.dso_standard.as_deref(),
+            last.dso_count_back.as_deref(),
+            last.cei.as_deref()
+        ),
+        (AS_OF, Some("72.3"), Some("56.9"), Some("52.17"))
+    );
+    assert!(trend.points.iter().all(|point| point.currency == "EUR"));
+    assert!(
+        trend
+            .points
+            .iter()
+            .all(|point| point.as_of.as_str() >= "2026-03-30"),
+        "a point before the first invoice: {:?}",
+        trend.points
+    );
+    // 31 March: Alpha's three March invoices (1,150.00) open, sold in the 90 days
+    // before: DSO = 1,150 / 1,150 × 90 = 90.0.
+    let march = trend
+        .points
+        .iter()
+        .find(|point| point.as_of == "2026-03-30")
+        .unwrap();
+    assert_eq!(march.receivables.clone().unwrap().amount, "1150.00");
+    assert_eq!(march.dso_standard.as_deref(), Some("90.0"));
+    let too_long = reporting
+        .get_dso_trend(suite.as_role(
+            GetDsoTrendRequest {
+                months: 40,
+                period_days: 5000,
+                ..Default::default()
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(too_long.code(), Code::InvalidArgument);
+    for field in ["months", "period_days"] {
+        assert!(too_long.message().contains(field), "{}", too_long.message());
+    }
+
+    // Alpha's payment history: INV-1 (1,000.00, due 31 March) 400.00 paid on
+    // 15 June, 600.00 open and overdue; INV-2 (2,000.00, issued 1 May, due 31
+    // May) paid in full on 20 June: 50 days to pay, 20 late. Alpha pays
+    // (400 × 76 + 2,000 × 20) / 2,400 = 29.3 days late on average: late.
+    let history = reporting
+        .get_payment_history(suite.as_role(
+            GetPaymentHistoryRequest {
+                customer_id: a.clone(),
+                from: "2026-03-01".into(),
+                to: AS_OF.into(),
+                as_of: AS_OF.into(),
+            },
+            Role::ArClerk,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.legal_name, "Alpha");
+    assert_eq!(history.invoices.len(), 5);
+    let behaviour = history.behaviour.clone().unwrap();
+    assert_eq!(behaviour.average_days_late.as_deref(), Some("29.3"));
+    assert_eq!(behaviour.payment_class, "late");
+    let item = |id: &str| {
+        history
+            .invoices
+            .iter()
+            .find(|item| item.document_id == id)
+            .unwrap()
+            .clone()
+    };
+    let paid_late = item(&i2.invoice_id);
+    assert_eq!(
+        (
+            paid_late.status.as_str(),
+            paid_late.settled_on.as_str(),
+            paid_late.days_to_pay,
+            paid_late.days_late,
+            paid_late.open.clone().unwrap().amount.as_str()
+        ),
+        ("paid_late", "2026-06-20", Some(50), Some(20), "0.00")
+    );
+    assert_eq!(paid_late.movements.len(), 1);
+    assert_eq!(paid_late.movements[0].kind, "cash_applied");
+    assert_eq!(
+        paid_late.movements[0].amount.clone().unwrap().amount,
+        "-2000.00"
+    );
+    assert_eq!(paid_late.movements[0].value_date, "2026-06-20");
+    let partly = history
+        .invoices
+        .iter()
+        .find(|item| item.open.as_ref().unwrap().amount == "600.00")
+        .unwrap();
+    assert_eq!(
+        (partly.status.as_str(), partly.days_to_pay),
+        ("overdue", None)
+    );
+    // As of 16 June the 2,000.00 was not paid yet.
+    let earlier = reporting
+        .get_payment_history(suite.as_role(
+            GetPaymentHistoryRequest {
+                customer_id: a.clone(),
+                from: "2026-05-01".into(),
+                to: "2026-05-01".into(),
+                as_of: "2026-06-16".into(),
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let unpaid = earlier
+        .invoices
+        .iter()
+        .find(|item| item.document_id == i2.invoice_id)
+        .unwrap();
+    assert_eq!(
+        (
+            unpaid.status.as_str(),
+            unpaid.open.clone().unwrap().amount.as_str()
+        ),
+        ("overdue", "2000.00")
+    );
+    let bad = reporting
+        .get_payment_history(suite.as_role(
+            GetPaymentHistoryRequest {
+                customer_id: "alpha".into(),
+                from: "2026-07-01".into(),
+                to: "2026-06-01".into(),
+                as_of: String::new(),
+            },
+            Role::Executive,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    for field in ["customer_id", "to"] {
+        assert!(bad.message().contains(field), "{}", bad.message());
+    }
+    let elsewhere = reporting
+        .get_payment_history(otc_testkit::billing::request(
+            GetPaymentHistoryRequest {
+                customer_id: a.clone(),
+                ..Default::default()
+            },
+            "othertenant",
+            &[Role::Executive],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::NotFound);
+    let refused = reporting
+        .get_payment_history(suite.as_role(
+            GetPaymentHistoryRequest {
+                customer_id: a.clone(),
+                ..Default::default()
+            },
+            Role::SalesAssociate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
 }

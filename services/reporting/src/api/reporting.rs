@@ -20,12 +20,16 @@ use crate::figures::behaviour;
 use crate::figures::exceptions;
 use crate::figures::facts;
 use crate::figures::forecast;
+use crate::figures::history;
 use crate::figures::kpis;
 use crate::figures::statistics::{self, CycleTime, Rate};
 use crate::topics::amount_text;
 
 /// The default period of the KPIs, in days.
 pub const DEFAULT_PERIOD_DAYS: u32 = 90;
+
+/// The default number of points of the DSO trend (a year of month ends).
+pub const DEFAULT_TREND_MONTHS: u32 = 12;
 
 /// The default window for a dunning notice to count as effective, in days.
 pub const DEFAULT_DUNNING_DAYS: u32 = 14;
@@ -67,6 +71,35 @@ fn as_of(fields: &mut Fields, text: &str) -> Option<NaiveDate> {
         return Some(otc_shared::time::now().date_naive());
     }
     fields.date("as_of", text)
+}
+
+/// A period in days: 0 means `default`; at most ten years.
+fn period(fields: &mut Fields, field: &str, days: u32, default: u32) -> u32 {
+    let days = if days == 0 { default } else { days };
+    if days > 3_660 {
+        fields.add(field, "at most 3660 days");
+    }
+    days
+}
+
+fn behaviour_of(
+    customer_id: Uuid,
+    legal_name: &str,
+    segment: &str,
+    found: &behaviour::Behaviour,
+) -> wire::PaymentBehaviour {
+    let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+    wire::PaymentBehaviour {
+        customer_id: customer_id.to_string(),
+        legal_name: legal_name.to_owned(),
+        segment: segment.to_owned(),
+        average_days_to_pay: text(found.average_days_to_pay),
+        average_days_late: text(found.average_days_late),
+        payment_class: found.class().to_owned(),
+        open_disputes: found.open_disputes,
+        open_promises: found.open_promises,
+        on_credit_hold: found.on_credit_hold,
+    }
 }
 
 fn buckets(fields: &mut Fields, bounds: &[u32]) -> Option<Buckets> {
@@ -218,14 +251,12 @@ impl ReportingService for ReportingApi {
         let mut fields = Fields::new();
         let as_of = as_of(&mut fields, &ask.as_of);
         let currency = currency(&mut fields, &ask.currency);
-        let period_days = if ask.period_days == 0 {
-            DEFAULT_PERIOD_DAYS
-        } else {
-            ask.period_days
-        };
-        if period_days > 3_660 {
-            fields.add("period_days", "at most 3660 days");
-        }
+        let period_days = period(
+            &mut fields,
+            "period_days",
+            ask.period_days,
+            DEFAULT_PERIOD_DAYS,
+        );
         fields.finish()?;
         let (Some(as_of), Some(currency)) = (as_of, currency) else {
             return Err(Status::invalid_argument("invalid request"));
@@ -321,14 +352,12 @@ impl ReportingService for ReportingApi {
         let ask = request.into_inner();
         let mut fields = Fields::new();
         let as_of = as_of(&mut fields, &ask.as_of);
-        let period_days = if ask.period_days == 0 {
-            DEFAULT_PERIOD_DAYS
-        } else {
-            ask.period_days
-        };
-        if period_days > 3_660 {
-            fields.add("period_days", "at most 3660 days");
-        }
+        let period_days = period(
+            &mut fields,
+            "period_days",
+            ask.period_days,
+            DEFAULT_PERIOD_DAYS,
+        );
         let dunning_days = if ask.dunning_days == 0 {
             DEFAULT_DUNNING_DAYS
         } else {
@@ -525,22 +554,12 @@ impl ReportingService for ReportingApi {
             .await
             .map_err(|error| database_status(&error))?;
         commit(tx).await?;
-        let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
         let customers = scanned
             .iter()
             .filter_map(|row| {
                 let found = behaviours.get(&row.customer_id)?;
-                (class.is_empty() || found.class() == class).then(|| wire::PaymentBehaviour {
-                    customer_id: row.customer_id.to_string(),
-                    legal_name: row.legal_name.clone(),
-                    segment: row.segment.clone(),
-                    average_days_to_pay: text(found.average_days_to_pay),
-                    average_days_late: text(found.average_days_late),
-                    payment_class: found.class().to_owned(),
-                    open_disputes: found.open_disputes,
-                    open_promises: found.open_promises,
-                    on_credit_hold: found.on_credit_hold,
-                })
+                (class.is_empty() || found.class() == class)
+                    .then(|| behaviour_of(row.customer_id, &row.legal_name, &row.segment, found))
             })
             .collect();
         Ok(Response::new(wire::ListPaymentBehaviourResponse {
@@ -621,6 +640,172 @@ impl ReportingService for ReportingApi {
             filename: format!("{name}-{tenant}-{from}-{to}.{extension}"),
             content_type: content_type.to_owned(),
             content,
+        }))
+    }
+
+    async fn get_dso_trend(
+        &self,
+        request: Request<wire::GetDsoTrendRequest>,
+    ) -> Result<Response<wire::DsoTrend>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let currency = currency(&mut fields, &ask.currency);
+        let period_days = period(
+            &mut fields,
+            "period_days",
+            ask.period_days,
+            DEFAULT_PERIOD_DAYS,
+        );
+        let months = if ask.months == 0 {
+            DEFAULT_TREND_MONTHS
+        } else {
+            ask.months
+        };
+        if months > kpis::MAX_TREND_MONTHS {
+            fields.add(
+                "months",
+                format!("at most {} points", kpis::MAX_TREND_MONTHS),
+            );
+        }
+        fields.finish()?;
+        let (Some(as_of), Some(currency)) = (as_of, currency) else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let dates = kpis::trend_dates(as_of, months);
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let trend = kpis::trend(
+            &mut tx,
+            principal.tenant.as_str(),
+            &dates,
+            period_days,
+            currency.as_deref(),
+        )
+        .await
+        .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        let text = |value: Option<rust_decimal::Decimal>| value.map(|value| value.to_string());
+        Ok(Response::new(wire::DsoTrend {
+            period_days,
+            dates: dates.iter().map(ToString::to_string).collect(),
+            points: trend
+                .iter()
+                .flat_map(|(date, figures)| {
+                    figures.iter().map(move |figures| wire::DsoPoint {
+                        as_of: date.to_string(),
+                        currency: figures.currency.clone(),
+                        dso_standard: text(figures.dso_standard),
+                        dso_count_back: text(figures.dso_count_back),
+                        best_possible_dso: text(figures.best_possible_dso),
+                        cei: text(figures.cei),
+                        receivables: Some(column_to_proto(figures.receivables, &figures.currency)),
+                    })
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_payment_history(
+        &self,
+        request: Request<wire::GetPaymentHistoryRequest>,
+    ) -> Result<Response<wire::PaymentHistory>, Status> {
+        let principal = authorize(&request, Permission::ReportsRead)?;
+        let ask = request.into_inner();
+        let mut fields = Fields::new();
+        let customer = fields.uuid("customer_id", &ask.customer_id);
+        let as_of = as_of(&mut fields, &ask.as_of);
+        let to = match fields.optional_date("to", &ask.to) {
+            Some(to) => Some(to),
+            None if ask.to.trim().is_empty() => as_of,
+            None => None,
+        };
+        let from = match fields.optional_date("from", &ask.from) {
+            Some(from) => Some(from),
+            None if ask.from.trim().is_empty() => {
+                to.and_then(|to| to.checked_sub_months(chrono::Months::new(12)))
+            }
+            None => None,
+        };
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            fields.add("to", "is before from");
+        }
+        fields.finish()?;
+        let (Some(customer), Some(as_of), Some(from), Some(to)) = (customer, as_of, from, to)
+        else {
+            return Err(Status::invalid_argument("invalid request"));
+        };
+        let tenant = principal.tenant.as_str();
+        let mut tx = begin(&self.pool, &principal.tenant).await?;
+        let master = sqlx::query!(
+            "SELECT legal_name, segment FROM customers WHERE tenant = $1 AND customer_id = $2",
+            tenant,
+            customer,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|error| database_status(&error))?;
+        let items = history::of_customer(&mut tx, tenant, customer, from, to, as_of)
+            .await
+            .map_err(|error| database_status(&error))?;
+        let behaviours = behaviour::of_customers(&mut tx, tenant, &[customer], as_of)
+            .await
+            .map_err(|error| database_status(&error))?;
+        commit(tx).await?;
+        if master.is_none() && items.is_empty() {
+            // Neither in the master nor billed: unknown to this tenant.
+            return Err(Status::not_found(format!("customer {customer} not found")));
+        }
+        let (legal_name, segment) = master
+            .map(|row| (row.legal_name, row.segment))
+            .unwrap_or_default();
+        let found = behaviours.get(&customer).cloned().unwrap_or_default();
+        let days = |value: Option<i64>| value.and_then(|value| i32::try_from(value).ok());
+        Ok(Response::new(wire::PaymentHistory {
+            customer_id: customer.to_string(),
+            legal_name: legal_name.clone(),
+            as_of: as_of.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+            behaviour: Some(behaviour_of(customer, &legal_name, &segment, &found)),
+            invoices: items
+                .iter()
+                .map(|item| {
+                    let money = |amount| Some(column_to_proto(amount, &item.currency));
+                    wire::InvoiceHistory {
+                        document_id: item.document_id.to_string(),
+                        number: item.number.clone(),
+                        kind: item.kind.clone(),
+                        amount: money(item.amount),
+                        issue_date: item.issue_date.to_string(),
+                        due_date: item.due_date.to_string(),
+                        open: money(item.open),
+                        status: item.status.to_owned(),
+                        settled_on: item
+                            .settled_on
+                            .map(|day| day.to_string())
+                            .unwrap_or_default(),
+                        days_to_pay: days(item.days_to_pay),
+                        days_late: days(item.days_late),
+                        movements: item
+                            .movements
+                            .iter()
+                            .map(|movement| wire::ItemMovement {
+                                kind: movement.kind.clone(),
+                                amount: money(movement.amount),
+                                occurred_on: movement.occurred_on.to_string(),
+                                value_date: movement
+                                    .value_date
+                                    .map(|day| day.to_string())
+                                    .unwrap_or_default(),
+                                source_id: movement.source_id.to_string(),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
         }))
     }
 }

@@ -230,10 +230,50 @@ pub async fn tenant_kpis(
         .collect())
 }
 
+/// The most points a trend may ask for.
+pub const MAX_TREND_MONTHS: u32 = 36;
+
+/// The dates of a trend of `months` points ending on `as_of`, one month
+/// apart, oldest first (a month end stays a month end: 31 March, then 28
+/// or 29 February).
+pub fn trend_dates(as_of: NaiveDate, months: u32) -> Vec<NaiveDate> {
+    let mut dates: Vec<NaiveDate> = (0..months)
+        .filter_map(|back| as_of.checked_sub_months(Months::new(back)))
+        .collect();
+    dates.reverse();
+    dates
+}
+
+/// The KPIs at each of `dates`.
+pub async fn trend(
+    conn: &mut sqlx::PgConnection,
+    tenant: &str,
+    dates: &[NaiveDate],
+    period_days: u32,
+    currency: Option<&str>,
+) -> Result<Vec<(NaiveDate, Vec<CurrencyKpis>)>, sqlx::Error> {
+    let mut points = Vec::with_capacity(dates.len());
+    for date in dates {
+        let figures = tenant_kpis(&mut *conn, tenant, *date, period_days, currency).await?;
+        points.push((*date, figures));
+    }
+    Ok(points)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn trend_dates_step_back_a_month_at_a_time_oldest_first() {
+        let day = |text: &str| text.parse::<NaiveDate>().unwrap_or_default();
+        assert_eq!(
+            trend_dates(day("2026-03-31"), 3),
+            vec![day("2026-01-31"), day("2026-02-28"), day("2026-03-31")]
+        );
+        assert!(trend_dates(day("2026-03-31"), 0).is_empty());
+    }
 
     #[test]
     fn standard_dso_is_receivables_over_sales_times_the_period() {

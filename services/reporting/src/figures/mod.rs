@@ -5,5 +5,6 @@ pub mod behaviour;
 pub mod exceptions;
 pub mod facts;
 pub mod forecast;
+pub mod history;
 pub mod kpis;
 pub mod statistics;
