@@ -8,6 +8,8 @@ cd "$REPO_ROOT"
 started=$(date +%s)
 
 scripts/infra/infra.sh up
+# The dashboard test drives a real headless Chromium.
+scripts/infra/browser.sh
 eval "$(scripts/infra/infra.sh env)"
 # Queries are checked at compile time against the committed .sqlx data.
 export SQLX_OFFLINE=true

@@ -7,6 +7,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod billing;
+pub mod browser;
 pub mod collections;
 pub mod credit;
 pub mod kafka;

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod consumer;
+pub mod dashboard;
 pub mod export;
 pub mod figures;
 pub mod fold;
@@ -39,6 +40,7 @@ pub const SERVICE: ServiceDefinition = ServiceDefinition {
 pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let own: settings::ReportingSettings = ServiceSettings::load_section("reporting")?;
     own.fold.check()?;
+    own.dashboard.check()?;
     let buckets = own.snapshots.check()?;
     let context = application.context().clone();
     let settings = application.settings().clone();
@@ -50,6 +52,15 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         api::reporting::ReportingApi::new(context.pool.clone()),
         context.auth.clone(),
     ));
+    if own.dashboard.enabled {
+        let verifier = otc_shared::auth::TokenVerifier::from_settings(&settings.auth)
+            .map_err(|error| anyhow::anyhow!("auth settings: {error}"))?;
+        application.add_http_routes(dashboard::routes(
+            api::reporting::ReportingApi::new(context.pool.clone()),
+            Arc::new(verifier),
+            own.dashboard.clone(),
+        ));
+    }
     let wake = Arc::new(tokio::sync::Notify::new());
     let behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumer = consumer::ReadModelConsumer::new(

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::consumer::FoldSettings;
+use crate::dashboard::DashboardSettings;
 use crate::snapshots::SnapshotSettings;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -11,4 +12,5 @@ use crate::snapshots::SnapshotSettings;
 pub struct ReportingSettings {
     pub fold: FoldSettings,
     pub snapshots: SnapshotSettings,
+    pub dashboard: DashboardSettings,
 }
