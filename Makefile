@@ -47,7 +47,7 @@ infra-reset: ## Stop and delete all local data (keeps downloaded jars)
 	@scripts/infra/infra.sh reset
 
 token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
-	@cargo run --quiet -p otc-shared --bin otc-dev-token -- --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
+	@cargo run --quiet -p otc-cli --bin otcctl -- token --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
 
 # Release builds of the benchmark and of the otc-order it starts: the test kit
 # looks for service binaries in OTC_BIN_DIR. Queries are checked against the

@@ -16,6 +16,12 @@ use tonic_health::pb::health_client::HealthClient;
 /// `target/<profile>/otc-<service>`, found next to the running test binary
 /// (or in `OTC_BIN_DIR`). `make test` builds the binaries first.
 pub fn binary_path(service: &str) -> anyhow::Result<PathBuf> {
+    tool_path(&format!("otc-{service}"))
+}
+
+/// A binary of the workspace by name (`otcctl`), where [`binary_path`]
+/// looks.
+pub fn tool_path(name: &str) -> anyhow::Result<PathBuf> {
     let directory = match std::env::var_os("OTC_BIN_DIR") {
         Some(directory) => PathBuf::from(directory),
         None => {
@@ -28,10 +34,10 @@ pub fn binary_path(service: &str) -> anyhow::Result<PathBuf> {
                 .context("cannot locate the target directory")?
         }
     };
-    let path = directory.join(format!("otc-{service}"));
+    let path = directory.join(name);
     anyhow::ensure!(
         path.is_file(),
-        "{} is missing: build the services first (`cargo build --bins`, which `make test` does)",
+        "{} is missing: build the binaries first (`cargo build --bins`, which `make test` does)",
         path.display()
     );
     Ok(path)

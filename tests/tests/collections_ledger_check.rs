@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The cross-service ledger check: payments and collections as processes
 //! on one topic namespace and one tenant, fed the same billing events, cash
-//! applied by the real payments service; `otc-ledger-check` must find them
+//! applied by the real payments service; `otcctl ledger check` must find them
 //! consistent to the cent (a collections write-off included), then name the
 //! customer and the amount of a movement only collections saw.
 
@@ -53,7 +53,7 @@ impl Services {
         }
     }
 
-    /// Runs `otc-ledger-check` against both services with a credit
+    /// Runs `otcctl ledger check` against both services with a credit
     /// manager's token and `arguments`.
     fn check(&self, arguments: &[&str]) -> Output {
         self.check_against(&self.payments.service.grpc_url(), arguments)
@@ -61,8 +61,9 @@ impl Services {
 
     fn check_against(&self, payments_url: &str, arguments: &[&str]) -> Output {
         let token = otc_testkit::token(&self.payments.tenant, &[Role::CreditManager]).unwrap();
-        let command = otc_testkit::process::binary_path("ledger-check").unwrap();
+        let command = otc_testkit::process::tool_path("otcctl").unwrap();
         std::process::Command::new(command)
+            .args(["ledger", "check"])
             .arg("--collections")
             .arg(self.collections.service.grpc_url())
             .arg("--payments")

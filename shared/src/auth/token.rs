@@ -416,7 +416,7 @@ fn load_jwks(path: &Path) -> Result<HashMap<String, DecodingKey>, AuthError> {
     Ok(keys)
 }
 
-/// Mints HS256 tokens, for local development (`otc-dev-token`) and tests.
+/// Mints HS256 tokens, for local development (`otcctl token`) and tests.
 /// Production tokens come from the identity provider.
 pub struct TokenIssuer {
     issuer: String,

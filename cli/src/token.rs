@@ -1,30 +1,28 @@
-//! `otc-dev-token`: mints a local HS256 token for calling the services on a
+//! `otcctl token`: mints a local HS256 token for calling the services on a
 //! developer machine. It prints only the token, so it can be captured:
-//! `TOKEN=$(otc-dev-token --tenant acme --role ar_clerk)`.
+//! `export OTC_TOKEN=$(otcctl token --tenant acme --role ar_clerk)`.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{CommandFactory, Parser};
 use otc_shared::auth::{LOCAL_DEV_HS256_SECRET, MIN_HS256_SECRET_BYTES, Role, TokenIssuer};
 use otc_shared::ids::TenantId;
 
-#[derive(Parser)]
+use crate::connect::Failure;
+
+#[derive(clap::Args)]
 #[command(
-    name = "otc-dev-token",
-    version,
-    about = "Mints a local development JWT for the order-to-cash services and prints it on stdout.",
     long_about = "Mints a local development JWT (HS256) for the order-to-cash services and prints \
                   only the token on stdout, e.g.\n\n  \
-                  TOKEN=$(otc-dev-token --tenant acme --role ar_clerk --role collector)\n  \
-                  grpcurl -H \"authorization: Bearer $TOKEN\" ...\n\n\
+                  export OTC_TOKEN=$(otcctl token --tenant acme --role ar_clerk --role collector)\n  \
+                  grpcurl -H \"authorization: Bearer $OTC_TOKEN\" ...\n\n\
                   The issuer, audience and secret default to what the local services trust \
                   (the OTC_AUTH__* variables override them on both sides). Production tokens \
                   come from the identity provider, never from this tool."
 )]
-struct Arguments {
+pub struct Arguments {
     /// Tenant slug the token is for: lowercase a-z, 0-9 and '-', e.g. `acme`.
     #[arg(long, value_parser = TenantId::parse)]
     tenant: TenantId,
@@ -68,35 +66,25 @@ struct Arguments {
     secret: String,
 }
 
-fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+pub fn run(arguments: &Arguments) -> Result<ExitCode, Failure> {
     if arguments.secret.len() < MIN_HS256_SECRET_BYTES {
         // Services refuse to start with a shorter secret, so no service would
         // accept the token: say so now instead of at the first call.
-        Arguments::command()
-            .error(
-                clap::error::ErrorKind::ValueValidation,
-                format!("--secret must be at least {MIN_HS256_SECRET_BYTES} bytes"),
-            )
-            .exit();
+        return Err(Failure::Input(format!(
+            "--secret must be at least {MIN_HS256_SECRET_BYTES} bytes"
+        )));
     }
     let issuer = TokenIssuer::new(&arguments.issuer, &arguments.audience, &arguments.secret);
-    let token = match issuer.mint(
-        &arguments.tenant,
-        &arguments.subject,
-        &arguments.roles,
-        Duration::from_secs(arguments.ttl),
-    ) {
-        Ok(token) => token,
-        Err(error) => {
-            eprintln!("otc-dev-token: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let token = issuer
+        .mint(
+            &arguments.tenant,
+            &arguments.subject,
+            &arguments.roles,
+            Duration::from_secs(arguments.ttl),
+        )
+        .map_err(|error| Failure::Input(error.to_string()))?;
     let mut stdout = std::io::stdout().lock();
-    if let Err(error) = writeln!(stdout, "{token}") {
-        eprintln!("otc-dev-token: cannot write the token: {error}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    writeln!(stdout, "{token}")
+        .map_err(|error| Failure::Other(anyhow::anyhow!("cannot write the token: {error}")))?;
+    Ok(ExitCode::SUCCESS)
 }

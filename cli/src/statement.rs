@@ -1,43 +1,36 @@
-//! `otc-statement-import`: imports bank statement files (camt.053, camt.054,
-//! MT940, BAI2) into the payments service over gRPC. Each file is read and
-//! checked here first, so a malformed file is reported with its line or
-//! element before anything is sent; the service imports each statement once.
-
-// A command-line tool: its report is its standard output.
-#![allow(clippy::print_stdout)]
+//! `otcctl statement import`: imports bank statement files (camt.053,
+//! camt.054, MT940, BAI2) into the payments service over gRPC. Each file is
+//! read and checked here first, so a malformed file is reported with its
+//! line or element before anything is sent; the service imports each
+//! statement once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use tonic::Request;
 
 use otc_bank_formats::Format;
 use otc_proto::payments::ImportStatementRequest;
 use otc_proto::payments::payment_service_client::PaymentServiceClient;
 
-#[derive(Parser)]
-#[command(
-    about = "Imports bank statement files into the payments service",
-    long_about = "Imports bank statement files (camt.053, camt.054, MT940, BAI2) into the \
-                  payments service. Every credit line becomes a receipt and is cash-applied; \
-                  direct-debit results settle or return their collections. A statement \
-                  imported before is skipped. Needs a token with the statements.import \
-                  permission (cash application specialist): `make token ROLES=cash_application_specialist`.",
-    version
-)]
-struct Arguments {
-    /// The payments service's gRPC endpoint.
-    #[arg(
-        long,
-        env = "OTC_PAYMENTS_URL",
-        default_value = "http://127.0.0.1:50053"
+use crate::connect::{Endpoints, Failure, channel};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Import bank statement files into the payments service.
+    #[command(
+        long_about = "Imports bank statement files (camt.053, camt.054, MT940, BAI2) into the \
+                      payments service. Every credit line becomes a receipt and is cash-applied; \
+                      direct-debit results settle or return their collections. A statement \
+                      imported before is skipped. Every file is parsed first: a malformed one \
+                      stops the command before anything is sent. Needs the statements.import \
+                      permission (cash_application_specialist)."
     )]
-    endpoint: String,
-    /// Bearer token (JWT) of the importing user.
-    #[arg(long, env = "OTC_TOKEN", hide_env_values = true)]
-    token: String,
+    Import(Arguments),
+}
+
+#[derive(clap::Args)]
+pub struct Arguments {
     /// camt.053, camt.054, MT940 or BAI2; detected from each file when omitted.
     #[arg(long)]
     format: Option<Format>,
@@ -91,30 +84,12 @@ fn say(bar: &ProgressBar, line: String) {
     bar.suspend(|| println!("{line}"));
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let arguments = Arguments::parse();
-    let files = match check(&arguments) {
-        Ok(files) => files,
-        Err(message) => {
-            eprintln!("refused, nothing imported: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let channel = match tonic::transport::Endpoint::from_shared(arguments.endpoint.clone()) {
-        Ok(endpoint) => match endpoint.connect().await {
-            Ok(channel) => channel,
-            Err(error) => {
-                eprintln!("cannot reach {}: {error}", arguments.endpoint);
-                return ExitCode::from(3);
-            }
-        },
-        Err(error) => {
-            eprintln!("bad endpoint {}: {error}", arguments.endpoint);
-            return ExitCode::from(2);
-        }
-    };
-    let mut client = PaymentServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+pub async fn run(endpoints: &Endpoints, command: Command) -> Result<ExitCode, Failure> {
+    let Command::Import(arguments) = command;
+    endpoints.token()?;
+    let files = check(&arguments).map_err(Failure::Input)?;
+    let mut client = PaymentServiceClient::new(channel(&endpoints.payments).await?)
+        .max_decoding_message_size(64 * 1024 * 1024);
     let total_lines: usize = files.iter().map(|file| file.lines).sum();
     let bar = ProgressBar::new(u64::try_from(total_lines).unwrap_or(u64::MAX));
     bar.set_style(
@@ -126,7 +101,7 @@ async fn main() -> ExitCode {
     let mut failed = false;
     for file in files {
         bar.set_message(file.path.display().to_string());
-        let mut request = Request::new(ImportStatementRequest {
+        let request = endpoints.request(ImportStatementRequest {
             format: file.format.to_string(),
             file_name: file
                 .path
@@ -134,17 +109,7 @@ async fn main() -> ExitCode {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             content: file.content,
-        });
-        match format!("Bearer {}", arguments.token.trim()).parse() {
-            Ok(value) => {
-                request.metadata_mut().insert("authorization", value);
-            }
-            Err(_) => {
-                bar.abandon();
-                eprintln!("the token has characters a header cannot carry");
-                return ExitCode::from(2);
-            }
-        }
+        })?;
         match client.import_statement(request).await {
             Ok(response) => {
                 for statement in response.into_inner().statements {
@@ -186,8 +151,8 @@ async fn main() -> ExitCode {
     }
     bar.finish_with_message("done");
     if failed {
-        ExitCode::from(1)
+        Ok(ExitCode::from(1))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,52 +1,36 @@
-//! `otc-ledger-check`: compares, per customer and currency, what the
+//! `otcctl ledger check`: compares, per customer and currency, what the
 //! collections service's AR ledger says is owed with what the payments
 //! service's open-item projection says, and reports every difference to the
 //! cent (see `otc_collections::ledger_check` for what is compared and why
 //! write-offs are left out). Exit code 0: consistent; 1: differences or a
 //! broken ledger invariant; 2: the check could not be made.
 
-// A command-line tool: its report is its standard output.
-#![allow(clippy::print_stdout)]
-
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use otc_collections::ledger_check::{self, CheckError, LedgerCheck, Report, Snapshot};
 
-#[derive(Parser)]
-#[command(
-    about = "Checks that collections and payments agree on every customer's balance, to the cent",
-    long_about = "Compares, per customer and currency, the collections service's AR ledger with \
-                  the payments service's open items (invoices + debit notes - credit notes - \
-                  applied cash - discounts taken; collections' write-offs are reported beside, \
-                  not compared, since payments never hears of them), and checks the ledger's own \
-                  invariant on the way. The tenant is the token's. Needs a token with the \
-                  ledger.read permission on both services (e.g. credit_manager): \
-                  `make token ROLES=credit_manager`. Exit code 0: consistent; 1: differences; \
-                  2: the check could not be made.",
-    version
-)]
-struct Arguments {
-    /// The collections service's gRPC endpoint.
-    #[arg(
-        long,
-        env = "OTC_COLLECTIONS_URL",
-        default_value = "http://127.0.0.1:50054"
+use crate::connect::{Endpoints, Failure};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Check that collections and payments agree on every customer's balance, to the cent.
+    #[command(
+        long_about = "Compares, per customer and currency, the collections service's AR ledger with \
+                      the payments service's open items (invoices + debit notes - credit notes - \
+                      applied cash - discounts taken; collections' write-offs are reported beside, \
+                      not compared, since payments never hears of them), and checks the ledger's own \
+                      invariant on the way. The tenant is the token's. Needs a token with the \
+                      ledger.read permission on both services (e.g. credit_manager). \
+                      Exit code 0: consistent; 1: differences; 2: the check could not be made."
     )]
-    collections: String,
-    /// The payments service's gRPC endpoint.
-    #[arg(
-        long,
-        env = "OTC_PAYMENTS_URL",
-        default_value = "http://127.0.0.1:50053"
-    )]
-    payments: String,
-    /// Bearer token (JWT) of the checking user; its tenant is checked.
-    #[arg(long, env = "OTC_TOKEN", hide_env_values = true)]
-    token: String,
+    Check(Arguments),
+}
+
+#[derive(clap::Args)]
+pub struct Arguments {
     /// Check this customer only (a UUID); every customer when omitted.
     #[arg(long)]
     customer: Option<String>,
@@ -62,13 +46,14 @@ fn say(bar: &ProgressBar, text: &str) {
     bar.suspend(|| print!("{text}"));
 }
 
-async fn run(arguments: &Arguments, bar: &ProgressBar) -> Result<Report, CheckError> {
-    let mut check = LedgerCheck::connect(
-        &arguments.collections,
-        &arguments.payments,
-        &arguments.token,
-    )
-    .await?;
+async fn check(
+    endpoints: &Endpoints,
+    token: &str,
+    arguments: &Arguments,
+    bar: &ProgressBar,
+) -> Result<Report, CheckError> {
+    let mut check =
+        LedgerCheck::connect(&endpoints.collections, &endpoints.payments, token).await?;
     let mut snapshot: Snapshot = check
         .read(arguments.customer.as_deref(), |customers| {
             bar.inc(u64::try_from(customers).unwrap_or(0));
@@ -103,29 +88,29 @@ async fn run(arguments: &Arguments, bar: &ProgressBar) -> Result<Report, CheckEr
     Ok(report)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+pub async fn run(endpoints: &Endpoints, command: Command) -> Result<ExitCode, Failure> {
+    let Command::Check(arguments) = command;
+    let token = endpoints.token()?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} customers read  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    match run(&arguments, &bar).await {
+    match check(endpoints, token, &arguments, &bar).await {
         Ok(report) => {
             bar.finish_and_clear();
             say(&bar, &report.render());
             if report.consistent() {
-                ExitCode::SUCCESS
+                Ok(ExitCode::SUCCESS)
             } else {
-                ExitCode::from(1)
+                Ok(ExitCode::from(1))
             }
         }
         Err(error) => {
             bar.abandon();
             eprintln!("the ledger check could not be made: {error}");
-            ExitCode::from(2)
+            Ok(ExitCode::from(2))
         }
     }
 }
