@@ -15,6 +15,7 @@ mod model;
 mod money;
 mod mt940;
 pub mod pain008;
+pub mod write;
 
 pub use detect::detect;
 
