@@ -4,13 +4,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning bench-reporting
+.PHONY: help run simulate stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning bench-reporting
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 run: ## Start PostgreSQL, Kafka and the five services locally and show their health
 	@scripts/run.sh
+
+simulate: ## Drive another simulated business through the running suite: make simulate ARGS="--customers 1000"
+	@SQLX_OFFLINE=true cargo run --quiet -p otc-simulator -- $(ARGS)
 
 stop: ## Stop the services, then PostgreSQL and Kafka
 	@scripts/services.sh down
@@ -47,7 +50,7 @@ infra-reset: ## Stop and delete all local data (keeps downloaded jars)
 	@scripts/infra/infra.sh reset
 
 token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
-	@cargo run --quiet -p otc-cli --bin otcctl -- token --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
+	@SQLX_OFFLINE=true cargo run --quiet -p otc-cli --bin otcctl -- token --tenant $${TENANT:-acme} --subject $${SUBJECT:-developer} $(foreach role,$(or $(ROLES),tenant_admin),--role $(role))
 
 # Release builds of the benchmark and of the otc-order it starts: the test kit
 # looks for service binaries in OTC_BIN_DIR. Queries are checked against the

@@ -1,0 +1,156 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The main job end to end: the five services as processes on one topic
+//! namespace, each on its own database, and `otc-simulator` driving a small
+//! business through them (orders as CloudEvents, shipments, invoices, a
+//! camt.053 statement, card webhooks, disputes, promises, dunning on
+//! simulated days). The run must finish, and its summary must show the
+//! books right: cash received = applied + unapplied + refunded in every
+//! currency, and collections' AR ledger equal to payments' to the cent.
+//! Then the invariants are checked again straight from the databases.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use otc_testkit::process::{ServiceProcess, tool_path};
+use otc_testkit::suite::new_namespace;
+use otc_testkit::{TestDatabase, unique_suffix};
+
+#[tokio::test]
+async fn a_simulated_business_runs_through_all_five_services_and_keeps_the_books() {
+    let namespace = new_namespace();
+    let smtp_port = otc_testkit::mail::smtp_port().to_string();
+    let documents = std::env::temp_dir().join(format!("otc-sim-docs-{}", unique_suffix()));
+    let documents = documents.display().to_string();
+    let base = [
+        ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
+        ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
+    ];
+    let start = |service: &'static str, extra: Vec<(&'static str, String)>| {
+        let namespace = base;
+        async move {
+            let database = TestDatabase::create(&format!("sim_{service}"))
+                .await
+                .unwrap();
+            let mut environment: Vec<(&str, &str)> = namespace.to_vec();
+            environment.extend(extra.iter().map(|(name, value)| (*name, value.as_str())));
+            let process = ServiceProcess::start(service, &database.url, &environment)
+                .await
+                .unwrap();
+            (database, process)
+        }
+    };
+    let (collections_db, collections) = start(
+        "collections",
+        vec![
+            ("OTC_COLLECTIONS__DELIVERY__SMTP__PORT", smtp_port.clone()),
+            (
+                "OTC_COLLECTIONS__DUNNING__ALLOW_FUTURE_AS_OF",
+                "true".into(),
+            ),
+        ],
+    )
+    .await;
+    let (billing_db, billing) = start(
+        "billing",
+        vec![
+            ("OTC_BILLING__DOCUMENTS__KIND", "local".into()),
+            ("OTC_BILLING__DOCUMENTS__ROOT", documents.clone()),
+            ("OTC_BILLING__DELIVERY__SMTP__PORT", smtp_port.clone()),
+        ],
+    )
+    .await;
+    let (order_db, order) = start(
+        "order",
+        vec![("OTC_PEERS__COLLECTIONS__URL", collections.grpc_url())],
+    )
+    .await;
+    let (payments_db, payments) = start("payments", Vec::new()).await;
+    let (reporting_db, reporting) = start("reporting", Vec::new()).await;
+    let _keep = (&order_db, &billing_db, &reporting_db);
+
+    let tenant = format!("sim-{}", &unique_suffix()[..8]);
+    let output = tokio::time::timeout(
+        Duration::from_secs(600),
+        tokio::process::Command::new(tool_path("otc-simulator").unwrap())
+            .args([
+                "--tenant",
+                &tenant,
+                "--customers",
+                "24",
+                "--step-timeout",
+                "120",
+            ])
+            .args(["--order", &order.grpc_url()])
+            .args(["--billing", &billing.grpc_url()])
+            .args(["--payments", &payments.grpc_url()])
+            .args(["--collections", &collections.grpc_url()])
+            .args(["--reporting", &reporting.grpc_url()])
+            .args([
+                "--payments-http",
+                &format!("http://127.0.0.1:{}", payments.http_port),
+            ])
+            .args(["--brokers", &otc_testkit::kafka_brokers()])
+            .args(["--topic-namespace", &namespace])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the simulation took more than 10 minutes")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the simulation failed:\n{stdout}\n{stderr}"
+    );
+    for expected in [
+        "[7/7]",
+        &format!("Summary for tenant {tenant}"),
+        "cash received = applied + unapplied + refunded: holds in every currency",
+        "collections and payments agree for all",
+        "AR aging as of",
+        "auto-match rate EUR",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` missing:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("dunning on simulated days skipped"),
+        "{stdout}"
+    );
+
+    // The invariants again, from the services' own tables.
+    let broken: i64 = payments_db
+        .scalar(
+            "SELECT count(*) FROM (
+               SELECT currency FROM receipts GROUP BY currency
+               HAVING SUM(amount - reversed) <> SUM(applied) + SUM(unapplied) + SUM(refunded)) b",
+        )
+        .await;
+    assert_eq!(broken, 0, "cash received != applied + unapplied + refunded");
+    // Every shipped line invoiced once: billing's billable lines all claimed
+    // by exactly one issued invoice.
+    let unbilled: i64 = billing_db
+        .scalar("SELECT count(*) FROM billable_lines WHERE invoice_id IS NULL")
+        .await;
+    assert_eq!(unbilled, 0, "shipped lines left unbilled");
+    // Reporting's open AR per currency equals payments' open items.
+    for currency in ["EUR", "GBP", "USD"] {
+        let in_payments: Decimal = payments_db
+            .scalar(&format!(
+                "SELECT COALESCE(SUM(open_amount), 0) FROM open_items WHERE currency = '{currency}'"
+            ))
+            .await;
+        let in_reporting: Decimal = reporting_db
+            .scalar(&format!(
+                "SELECT COALESCE(SUM(d.amount + COALESCE((SELECT SUM(m.amount) FROM movements m
+                   WHERE m.tenant = d.tenant AND m.item_id = d.document_id), 0)), 0)
+                 FROM documents d WHERE d.currency = '{currency}'"
+            ))
+            .await;
+        assert_eq!(in_payments, in_reporting, "open AR in {currency}");
+    }
+    let _ = collections_db;
+    let _ = std::fs::remove_dir_all(&documents);
+}
