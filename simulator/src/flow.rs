@@ -127,12 +127,40 @@ where
     loop {
         match call().await {
             Err(status)
-                if matches!(
-                    status.code(),
-                    Code::NotFound | Code::FailedPrecondition | Code::Unavailable
-                ) && Instant::now() < deadline =>
+                if (matches!(status.code(), Code::NotFound | Code::FailedPrecondition)
+                    || transient(&status))
+                    && Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a failure is the service being away (restarting, say) rather
+/// than its answer.
+fn transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
+    )
+}
+
+/// Retries `call` while the service is away, up to `timeout`: a restarted
+/// service comes back on its port and the channel reconnects. Only for
+/// calls that may safely run twice (reads, and writes the service keeps
+/// idempotent).
+pub async fn retry<T, F, Fut>(timeout: Duration, mut call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match call().await {
+            Err(status) if transient(&status) && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             other => return other,
         }
@@ -470,21 +498,24 @@ impl Simulation<'_> {
 
     /// Every order of the tenant, as the order service has them.
     async fn list_orders(&self) -> anyhow::Result<Vec<Order>> {
-        let mut client = OrderServiceClient::new(self.channels.order.clone());
+        let client = OrderServiceClient::new(self.channels.order.clone());
         let mut all = Vec::new();
         let mut token = String::new();
         loop {
-            let page = client
-                .list_orders(self.request(ListOrdersRequest {
+            let page = retry(self.timeout(), || {
+                let mut client = client.clone();
+                let request = self.request(ListOrdersRequest {
                     page: Some(PageRequest {
                         page_size: 500,
                         page_token: token.clone(),
                     }),
                     ..ListOrdersRequest::default()
-                }))
-                .await
-                .context("listing orders")?
-                .into_inner();
+                });
+                async move { client.list_orders(request).await }
+            })
+            .await
+            .context("listing orders")?
+            .into_inner();
             all.extend(page.orders);
             token = page
                 .page
@@ -585,21 +616,24 @@ impl Simulation<'_> {
     }
 
     async fn list_invoices(&self) -> anyhow::Result<Vec<Invoice>> {
-        let mut client = InvoiceServiceClient::new(self.channels.billing.clone());
+        let client = InvoiceServiceClient::new(self.channels.billing.clone());
         let mut all = Vec::new();
         let mut token = String::new();
         loop {
-            let page = client
-                .list_invoices(self.request(ListInvoicesRequest {
+            let page = retry(self.timeout(), || {
+                let mut client = client.clone();
+                let request = self.request(ListInvoicesRequest {
                     page: Some(PageRequest {
                         page_size: 500,
                         page_token: token.clone(),
                     }),
                     ..ListInvoicesRequest::default()
-                }))
-                .await
-                .context("listing invoices")?
-                .into_inner();
+                });
+                async move { client.list_invoices(request).await }
+            })
+            .await
+            .context("listing invoices")?
+            .into_inner();
             all.extend(page.invoices);
             token = page
                 .page
@@ -682,22 +716,25 @@ impl Simulation<'_> {
         bar.finish_and_clear();
         let bar = counter(shipments, "invoices issued");
         let deadline = Instant::now() + self.timeout();
-        let mut billing = InvoiceServiceClient::new(self.channels.billing.clone());
+        let billing = InvoiceServiceClient::new(self.channels.billing.clone());
         let (invoices, held) = loop {
             let invoices = self.list_invoices().await?;
-            let held = billing
-                .list_held_invoices(self.request(ListHeldInvoicesRequest {
+            let held = retry(self.timeout(), || {
+                let mut client = billing.clone();
+                let request = self.request(ListHeldInvoicesRequest {
                     page: Some(PageRequest {
                         page_size: 500,
                         page_token: String::new(),
                     }),
                     reason_code: String::new(),
-                }))
-                .await
-                .context("listing held invoices")?
-                .into_inner()
-                .invoices
-                .len();
+                });
+                async move { client.list_held_invoices(request).await }
+            })
+            .await
+            .context("listing held invoices")?
+            .into_inner()
+            .invoices
+            .len();
             bar.set_position(u64::try_from(invoices.len() + held).unwrap_or(0));
             if invoices.len() + held >= shipments {
                 break (invoices, held);
@@ -909,7 +946,7 @@ impl Simulation<'_> {
         for invoice in pending_combined.into_values() {
             unpaid.push(invoice.invoice_id.clone());
         }
-        let mut payments = PaymentServiceClient::new(self.channels.payments.clone());
+        let payments = PaymentServiceClient::new(self.channels.payments.clone());
         let last_day = self.day(LAST_DAY).to_string();
         for (currency, account) in [("EUR", EUR_ACCOUNT), ("GBP", GBP_ACCOUNT)] {
             let Some(statement_lines) = lines.get(currency_key(currency)) else {
@@ -930,15 +967,21 @@ impl Simulation<'_> {
                 statement_lines.len(),
                 &format!("{currency} statement lines"),
             );
-            let imported = payments
-                .import_statement(self.request(ImportStatementRequest {
+            // Imported once per statement: a retry after a lost answer
+            // imports nothing twice.
+            let content = file.into_bytes();
+            let imported = retry(self.timeout(), || {
+                let mut client = payments.clone();
+                let request = self.request(ImportStatementRequest {
                     format: "camt.053".into(),
                     file_name: format!("{id}.xml"),
-                    content: file.into_bytes(),
-                }))
-                .await
-                .with_context(|| format!("importing the {currency} statement"))?
-                .into_inner();
+                    content: content.clone(),
+                });
+                async move { client.import_statement(request).await }
+            })
+            .await
+            .with_context(|| format!("importing the {currency} statement"))?
+            .into_inner();
             bar.finish_and_clear();
             for statement in imported.statements {
                 println!(
@@ -967,14 +1010,28 @@ impl Simulation<'_> {
                 chrono::Utc::now().timestamp(),
                 &body,
             );
-            let response = http
-                .post(&url)
-                .header(otc_shared::signing::SIGNATURE_HEADER, signature)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .with_context(|| format!("posting a webhook to {url}"))?;
+            // Idempotent on the provider's event id: resent while the
+            // service is away, as a provider would.
+            let deadline = Instant::now() + self.timeout();
+            let response = loop {
+                let sent = http
+                    .post(&url)
+                    .header(otc_shared::signing::SIGNATURE_HEADER, signature.clone())
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if !response.status().is_server_error() => break response,
+                    Ok(_) | Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Ok(response) => break response,
+                    Err(error) => {
+                        return Err(error).with_context(|| format!("posting a webhook to {url}"));
+                    }
+                }
+            };
             if !response.status().is_success() {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
@@ -1063,14 +1120,18 @@ impl Simulation<'_> {
         println!("  {opened} disputes opened, {promised} promises to pay recorded");
         self.tally.disputes = opened;
         self.tally.promises = promised;
-        let mut dunning = DunningServiceClient::new(self.channels.collections.clone());
+        let dunning = DunningServiceClient::new(self.channels.collections.clone());
         for offset in DUNNING_DAYS {
             let as_of = self.day(offset);
-            let run = match dunning
-                .run_dunning(self.request(RunDunningRequest {
+            // A second run of a day sends no level twice.
+            let run = match retry(self.timeout(), || {
+                let mut client = dunning.clone();
+                let request = self.request(RunDunningRequest {
                     as_of: as_of.to_string(),
-                }))
-                .await
+                });
+                async move { client.run_dunning(request).await }
+            })
+            .await
             {
                 Ok(run) => run.into_inner(),
                 Err(status) if status.code() == Code::InvalidArgument => {
@@ -1097,13 +1158,17 @@ impl Simulation<'_> {
                     );
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                finished = dunning
-                    .get_dunning_run(self.request(GetDunningRunRequest {
-                        run_id: finished.run_id.clone(),
-                    }))
-                    .await
-                    .context("reading a dunning run")?
-                    .into_inner();
+                let run_id = finished.run_id.clone();
+                finished = retry(self.timeout(), || {
+                    let mut client = dunning.clone();
+                    let request = self.request(GetDunningRunRequest {
+                        run_id: run_id.clone(),
+                    });
+                    async move { client.get_dunning_run(request).await }
+                })
+                .await
+                .context("reading a dunning run")?
+                .into_inner();
             }
             println!(
                 "  dunning as of day {offset} ({as_of}): {} notices ({} items dunned, {} skipped as disputed, {} as promised)",

@@ -21,7 +21,7 @@ use otc_proto::types::Money;
 
 use otc_collections::ledger_check::{self, LedgerCheck};
 
-use crate::flow::{LAST_DAY, Simulation};
+use crate::flow::{LAST_DAY, Simulation, retry};
 
 /// What the simulation sent, counted as it went.
 #[derive(Debug, Default)]
@@ -71,21 +71,28 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
 
 /// Reporting's figures of the last simulated day, as a comparable text.
 async fn figures(simulation: &Simulation<'_>) -> anyhow::Result<String> {
-    let mut reporting = ReportingServiceClient::new(simulation.channels.reporting.clone());
+    let timeout = Duration::from_secs(simulation.arguments.step_timeout);
+    let reporting = ReportingServiceClient::new(simulation.channels.reporting.clone());
     let as_of = simulation.day(LAST_DAY).to_string();
-    let kpis = reporting
-        .get_kpis(simulation.request(GetKpisRequest {
+    let kpis = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetKpisRequest {
             as_of: as_of.clone(),
             ..GetKpisRequest::default()
-        }))
-        .await
-        .context("reporting KPIs")?
-        .into_inner();
-    let queue = reporting
-        .get_exception_queue(simulation.request(GetExceptionQueueRequest {}))
-        .await
-        .context("reporting exception queue")?
-        .into_inner();
+        });
+        async move { client.get_kpis(request).await }
+    })
+    .await
+    .context("reporting KPIs")?
+    .into_inner();
+    let queue = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetExceptionQueueRequest {});
+        async move { client.get_exception_queue(request).await }
+    })
+    .await
+    .context("reporting exception queue")?
+    .into_inner();
     Ok(format!("{kpis:?}{queue:?}"))
 }
 
@@ -113,6 +120,7 @@ pub async fn settle(simulation: &Simulation<'_>) -> anyhow::Result<()> {
 }
 
 pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::Result<String> {
+    let timeout = Duration::from_secs(simulation.arguments.step_timeout);
     let tally = &simulation.tally;
     let as_of = simulation.day(LAST_DAY).to_string();
     let mut out = String::new();
@@ -165,11 +173,14 @@ pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::R
         tally.unpaid.len()
     )?;
 
-    let position = PaymentServiceClient::new(simulation.channels.payments.clone())
-        .get_cash_position(simulation.request(GetCashPositionRequest {}))
-        .await
-        .context("payments cash position")?
-        .into_inner();
+    let position = retry(timeout, || {
+        let mut client = PaymentServiceClient::new(simulation.channels.payments.clone()).clone();
+        let request = simulation.request(GetCashPositionRequest {});
+        async move { client.get_cash_position(request).await }
+    })
+    .await
+    .context("payments cash position")?
+    .into_inner();
     writeln!(out, "\nCash (payments service)")?;
     let mut balanced = true;
     let rows = position
@@ -241,16 +252,19 @@ pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::R
         Err(error) => writeln!(out, "  AR ledger check could not be made: {error}")?,
     }
 
-    let mut reporting = ReportingServiceClient::new(simulation.channels.reporting.clone());
-    let statistics = reporting
-        .get_collection_statistics(simulation.request(GetCollectionStatisticsRequest {
+    let reporting = ReportingServiceClient::new(simulation.channels.reporting.clone());
+    let statistics = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetCollectionStatisticsRequest {
             as_of: as_of.clone(),
             period_days: 90,
             dunning_days: 0,
-        }))
-        .await
-        .context("reporting statistics")?
-        .into_inner();
+        });
+        async move { client.get_collection_statistics(request).await }
+    })
+    .await
+    .context("reporting statistics")?
+    .into_inner();
     writeln!(out, "\nCash application")?;
     writeln!(
         out,
@@ -269,11 +283,14 @@ pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::R
         )?;
     }
 
-    let queue = reporting
-        .get_exception_queue(simulation.request(GetExceptionQueueRequest {}))
-        .await
-        .context("reporting exception queue")?
-        .into_inner();
+    let queue = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetExceptionQueueRequest {});
+        async move { client.get_exception_queue(request).await }
+    })
+    .await
+    .context("reporting exception queue")?
+    .into_inner();
     writeln!(out, "\nException queue ({} waiting)", queue.total)?;
     for cash in &queue.unapplied_cash {
         writeln!(
@@ -308,15 +325,18 @@ pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::R
             .join(", ")
     )?;
 
-    let aging = reporting
-        .get_aging(simulation.request(GetAgingRequest {
+    let aging = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetAgingRequest {
             as_of: as_of.clone(),
             group_by: AgingGroupBy::Currency.into(),
             ..GetAgingRequest::default()
-        }))
-        .await
-        .context("reporting aging")?
-        .into_inner();
+        });
+        async move { client.get_aging(request).await }
+    })
+    .await
+    .context("reporting aging")?
+    .into_inner();
     writeln!(out, "\nAR aging as of {as_of}")?;
     let mut header = vec!["currency".to_owned()];
     header.extend(aging.bucket_labels.iter().cloned());
@@ -335,14 +355,17 @@ pub async fn render(simulation: &Simulation<'_>, elapsed: Duration) -> anyhow::R
         .collect();
     writeln!(out, "{}", table(header, rows))?;
 
-    let kpis = reporting
-        .get_kpis(simulation.request(GetKpisRequest {
+    let kpis = retry(timeout, || {
+        let mut client = reporting.clone();
+        let request = simulation.request(GetKpisRequest {
             as_of: as_of.clone(),
             ..GetKpisRequest::default()
-        }))
-        .await
-        .context("reporting KPIs")?
-        .into_inner();
+        });
+        async move { client.get_kpis(request).await }
+    })
+    .await
+    .context("reporting KPIs")?
+    .into_inner();
     writeln!(
         out,
         "\nDSO and collection effectiveness ({} days)",

@@ -17,6 +17,7 @@ pub mod process;
 pub mod reporting;
 pub mod statements;
 pub mod suite;
+pub mod whole;
 
 use std::time::Duration;
 

@@ -9,10 +9,8 @@
 //! Then the invariants are checked again straight from the databases, and
 //! another tenant's token is shown to see none of it through any service.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tonic::Code;
 
 use otc_proto::billing::invoice_service_client::InvoiceServiceClient;
@@ -29,88 +27,17 @@ use otc_proto::reporting::reporting_service_client::ReportingServiceClient;
 use otc_proto::reporting::{GetAgingRequest, GetPaymentHistoryRequest};
 use otc_shared::auth::Role;
 
-use otc_testkit::process::{ServiceProcess, tool_path};
-use otc_testkit::suite::new_namespace;
-use otc_testkit::{TestDatabase, unique_suffix};
+use otc_testkit::process::ServiceProcess;
+use otc_testkit::unique_suffix;
+use otc_testkit::whole::WholeSuite;
 
 #[tokio::test]
 async fn a_simulated_business_runs_through_all_five_services_and_keeps_the_books() {
-    let namespace = new_namespace();
-    let smtp_port = otc_testkit::mail::smtp_port().to_string();
-    let documents = std::env::temp_dir().join(format!("otc-sim-docs-{}", unique_suffix()));
-    let documents = documents.display().to_string();
-    let base = [
-        ("OTC_KAFKA__TOPIC_NAMESPACE", namespace.as_str()),
-        ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
-    ];
-    let start = |service: &'static str, extra: Vec<(&'static str, String)>| {
-        let namespace = base;
-        async move {
-            let database = TestDatabase::create(&format!("sim_{service}"))
-                .await
-                .unwrap();
-            let mut environment: Vec<(&str, &str)> = namespace.to_vec();
-            environment.extend(extra.iter().map(|(name, value)| (*name, value.as_str())));
-            let process = ServiceProcess::start(service, &database.url, &environment)
-                .await
-                .unwrap();
-            (database, process)
-        }
-    };
-    let (collections_db, collections) = start(
-        "collections",
-        vec![
-            ("OTC_COLLECTIONS__DELIVERY__SMTP__PORT", smtp_port.clone()),
-            (
-                "OTC_COLLECTIONS__DUNNING__ALLOW_FUTURE_AS_OF",
-                "true".into(),
-            ),
-        ],
-    )
-    .await;
-    let (billing_db, billing) = start(
-        "billing",
-        vec![
-            ("OTC_BILLING__DOCUMENTS__KIND", "local".into()),
-            ("OTC_BILLING__DOCUMENTS__ROOT", documents.clone()),
-            ("OTC_BILLING__DELIVERY__SMTP__PORT", smtp_port.clone()),
-        ],
-    )
-    .await;
-    let (order_db, order) = start(
-        "order",
-        vec![("OTC_PEERS__COLLECTIONS__URL", collections.grpc_url())],
-    )
-    .await;
-    let (payments_db, payments) = start("payments", Vec::new()).await;
-    let (reporting_db, reporting) = start("reporting", Vec::new()).await;
-    let _keep = (&order_db, &billing_db, &reporting_db);
-
+    let suite = WholeSuite::start().await;
     let tenant = format!("sim-{}", &unique_suffix()[..8]);
     let output = tokio::time::timeout(
         Duration::from_secs(600),
-        tokio::process::Command::new(tool_path("otc-simulator").unwrap())
-            .args([
-                "--tenant",
-                &tenant,
-                "--customers",
-                "24",
-                "--step-timeout",
-                "120",
-            ])
-            .args(["--order", &order.grpc_url()])
-            .args(["--billing", &billing.grpc_url()])
-            .args(["--payments", &payments.grpc_url()])
-            .args(["--collections", &collections.grpc_url()])
-            .args(["--reporting", &reporting.grpc_url()])
-            .args([
-                "--payments-http",
-                &format!("http://127.0.0.1:{}", payments.http_port),
-            ])
-            .args(["--brokers", &otc_testkit::kafka_brokers()])
-            .args(["--topic-namespace", &namespace])
-            .stdin(Stdio::null())
-            .output(),
+        suite.simulator(&tenant, 24).output(),
     )
     .await
     .expect("the simulation took more than 10 minutes")
@@ -135,44 +62,16 @@ async fn a_simulated_business_runs_through_all_five_services_and_keeps_the_books
         !stdout.contains("dunning on simulated days skipped"),
         "{stdout}"
     );
-
-    // The invariants again, from the services' own tables.
-    let broken: i64 = payments_db
-        .scalar(
-            "SELECT count(*) FROM (
-               SELECT currency FROM receipts GROUP BY currency
-               HAVING SUM(amount - reversed) <> SUM(applied) + SUM(unapplied) + SUM(refunded)) b",
-        )
-        .await;
-    assert_eq!(broken, 0, "cash received != applied + unapplied + refunded");
-    // Every shipped line invoiced once: billing's billable lines all claimed
-    // by exactly one issued invoice.
-    let unbilled: i64 = billing_db
-        .scalar("SELECT count(*) FROM billable_lines WHERE invoice_id IS NULL")
-        .await;
-    assert_eq!(unbilled, 0, "shipped lines left unbilled");
-    // Reporting's open AR per currency equals payments' open items.
-    for currency in ["EUR", "GBP", "USD"] {
-        let in_payments: Decimal = payments_db
-            .scalar(&format!(
-                "SELECT COALESCE(SUM(open_amount), 0) FROM open_items WHERE currency = '{currency}'"
-            ))
-            .await;
-        let in_reporting: Decimal = reporting_db
-            .scalar(&format!(
-                "SELECT COALESCE(SUM(d.amount + COALESCE((SELECT SUM(m.amount) FROM movements m
-                   WHERE m.tenant = d.tenant AND m.item_id = d.document_id), 0)), 0)
-                 FROM documents d WHERE d.currency = '{currency}'"
-            ))
-            .await;
-        assert_eq!(in_payments, in_reporting, "open AR in {currency}");
-    }
-    let _ = collections_db;
-    let _ = std::fs::remove_dir_all(&documents);
-
+    suite.assert_books().await;
     isolation_and_roles(
         &tenant,
-        [&order, &billing, &payments, &collections, &reporting],
+        [
+            &suite.order,
+            &suite.billing,
+            &suite.payments,
+            &suite.collections,
+            &suite.reporting,
+        ],
     )
     .await;
 }

@@ -1,0 +1,175 @@
+//! The whole suite for end-to-end tests: the five services as processes on
+//! one topic namespace, each on a database of its own, the simulator to
+//! drive them, and the books checked from the services' own tables.
+
+use std::process::Stdio;
+
+use rust_decimal::Decimal;
+use tokio::process::Command;
+
+use crate::process::{ServiceProcess, tool_path};
+use crate::suite::new_namespace;
+use crate::{TestDatabase, unique_suffix};
+
+pub struct WholeSuite {
+    pub namespace: String,
+    pub documents: std::path::PathBuf,
+    pub order: ServiceProcess,
+    pub billing: ServiceProcess,
+    pub payments: ServiceProcess,
+    pub collections: ServiceProcess,
+    pub reporting: ServiceProcess,
+    pub order_db: TestDatabase,
+    pub billing_db: TestDatabase,
+    pub payments_db: TestDatabase,
+    pub collections_db: TestDatabase,
+    pub reporting_db: TestDatabase,
+}
+
+async fn start(
+    service: &str,
+    namespace: &str,
+    extra: &[(&str, &str)],
+) -> (TestDatabase, ServiceProcess) {
+    let database = TestDatabase::create(&format!("e2e_{service}"))
+        .await
+        .unwrap();
+    let mut environment = vec![
+        ("OTC_KAFKA__TOPIC_NAMESPACE", namespace),
+        ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
+    ];
+    environment.extend_from_slice(extra);
+    let process = ServiceProcess::start(service, &database.url, &environment)
+        .await
+        .unwrap();
+    (database, process)
+}
+
+impl WholeSuite {
+    pub async fn start() -> Self {
+        let namespace = new_namespace();
+        let smtp_port = crate::mail::smtp_port().to_string();
+        let documents = std::env::temp_dir().join(format!("otc-e2e-docs-{}", unique_suffix()));
+        let root = documents.display().to_string();
+        let (collections_db, collections) = start(
+            "collections",
+            &namespace,
+            &[
+                ("OTC_COLLECTIONS__DELIVERY__SMTP__PORT", &smtp_port),
+                // The simulator's dunning runs on simulated days.
+                ("OTC_COLLECTIONS__DUNNING__ALLOW_FUTURE_AS_OF", "true"),
+            ],
+        )
+        .await;
+        let (billing_db, billing) = start(
+            "billing",
+            &namespace,
+            &[
+                ("OTC_BILLING__DOCUMENTS__KIND", "local"),
+                ("OTC_BILLING__DOCUMENTS__ROOT", &root),
+                ("OTC_BILLING__DELIVERY__SMTP__PORT", &smtp_port),
+            ],
+        )
+        .await;
+        let collections_url = collections.grpc_url();
+        let (order_db, order) = start(
+            "order",
+            &namespace,
+            &[("OTC_PEERS__COLLECTIONS__URL", &collections_url)],
+        )
+        .await;
+        let (payments_db, payments) = start("payments", &namespace, &[]).await;
+        let (reporting_db, reporting) = start("reporting", &namespace, &[]).await;
+        Self {
+            namespace,
+            documents,
+            order,
+            billing,
+            payments,
+            collections,
+            reporting,
+            order_db,
+            billing_db,
+            payments_db,
+            collections_db,
+            reporting_db,
+        }
+    }
+
+    /// `otc-simulator` against these services, for `tenant`, with its output
+    /// piped.
+    pub fn simulator(&self, tenant: &str, customers: u32) -> Command {
+        let mut command = Command::new(tool_path("otc-simulator").unwrap());
+        command
+            .args(["--tenant", tenant, "--customers", &customers.to_string()])
+            .args(["--step-timeout", "180"])
+            .args(["--order", &self.order.grpc_url()])
+            .args(["--billing", &self.billing.grpc_url()])
+            .args(["--payments", &self.payments.grpc_url()])
+            .args(["--collections", &self.collections.grpc_url()])
+            .args(["--reporting", &self.reporting.grpc_url()])
+            .args([
+                "--payments-http",
+                &format!("http://127.0.0.1:{}", self.payments.http_port),
+            ])
+            .args(["--brokers", &crate::kafka_brokers()])
+            .args(["--topic-namespace", &self.namespace])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// The invariants of DESIGN.md, from the services' own tables: cash
+    /// received = applied + unapplied + refunded per currency; every shipped
+    /// line billed, by exactly one invoice; reporting's open AR equal to
+    /// payments' per currency, to the cent.
+    pub async fn assert_books(&self) {
+        let broken: i64 = self
+            .payments_db
+            .scalar(
+                "SELECT count(*) FROM (
+                   SELECT currency FROM receipts GROUP BY currency
+                   HAVING SUM(amount - reversed) <> SUM(applied) + SUM(unapplied) + SUM(refunded)) b",
+            )
+            .await;
+        assert_eq!(broken, 0, "cash received != applied + unapplied + refunded");
+        let unbilled: i64 = self
+            .billing_db
+            .scalar("SELECT count(*) FROM billable_lines WHERE invoice_id IS NULL")
+            .await;
+        assert_eq!(unbilled, 0, "shipped lines left unbilled");
+        let doubled: i64 = self
+            .billing_db
+            .scalar(
+                "SELECT count(*) FROM (SELECT shipment_id FROM billable_lines
+                   GROUP BY shipment_id HAVING count(DISTINCT invoice_id) > 1) d",
+            )
+            .await;
+        assert_eq!(doubled, 0, "a shipment billed by two invoices");
+        for currency in ["EUR", "GBP", "USD"] {
+            let in_payments: Decimal = self
+                .payments_db
+                .scalar(&format!(
+                    "SELECT COALESCE(SUM(open_amount), 0) FROM open_items WHERE currency = '{currency}'"
+                ))
+                .await;
+            let in_reporting: Decimal = self
+                .reporting_db
+                .scalar(&format!(
+                    "SELECT COALESCE(SUM(d.amount + COALESCE((SELECT SUM(m.amount) FROM movements m
+                       WHERE m.tenant = d.tenant AND m.item_id = d.document_id), 0)), 0)
+                     FROM documents d WHERE d.currency = '{currency}'"
+                ))
+                .await;
+            assert_eq!(in_payments, in_reporting, "open AR in {currency}");
+        }
+    }
+}
+
+impl Drop for WholeSuite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.documents);
+    }
+}
