@@ -29,6 +29,7 @@ pub struct WholeSuite {
 async fn start(
     service: &str,
     namespace: &str,
+    common: &[(&str, &str)],
     extra: &[(&str, &str)],
 ) -> (TestDatabase, ServiceProcess) {
     let database = TestDatabase::create(&format!("e2e_{service}"))
@@ -38,6 +39,7 @@ async fn start(
         ("OTC_KAFKA__TOPIC_NAMESPACE", namespace),
         ("OTC_KAFKA__TOPIC_PARTITIONS", "3"),
     ];
+    environment.extend_from_slice(common);
     environment.extend_from_slice(extra);
     let process = ServiceProcess::start(service, &database.url, &environment)
         .await
@@ -47,6 +49,11 @@ async fn start(
 
 impl WholeSuite {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the suite with `extra` `OTC_*` variables for every service.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let namespace = new_namespace();
         let smtp_port = crate::mail::smtp_port().to_string();
         let documents = std::env::temp_dir().join(format!("otc-e2e-docs-{}", unique_suffix()));
@@ -54,6 +61,7 @@ impl WholeSuite {
         let (collections_db, collections) = start(
             "collections",
             &namespace,
+            extra,
             &[
                 ("OTC_COLLECTIONS__DELIVERY__SMTP__PORT", &smtp_port),
                 // The simulator's dunning runs on simulated days.
@@ -64,6 +72,7 @@ impl WholeSuite {
         let (billing_db, billing) = start(
             "billing",
             &namespace,
+            extra,
             &[
                 ("OTC_BILLING__DOCUMENTS__KIND", "local"),
                 ("OTC_BILLING__DOCUMENTS__ROOT", &root),
@@ -75,11 +84,12 @@ impl WholeSuite {
         let (order_db, order) = start(
             "order",
             &namespace,
+            extra,
             &[("OTC_PEERS__COLLECTIONS__URL", &collections_url)],
         )
         .await;
-        let (payments_db, payments) = start("payments", &namespace, &[]).await;
-        let (reporting_db, reporting) = start("reporting", &namespace, &[]).await;
+        let (payments_db, payments) = start("payments", &namespace, extra, &[]).await;
+        let (reporting_db, reporting) = start("reporting", &namespace, extra, &[]).await;
         Self {
             namespace,
             documents,

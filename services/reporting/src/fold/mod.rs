@@ -35,8 +35,23 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// Reads a record in a span of the trace its producer was in (the
+    /// `traceparent` header), so a business flow's trace reaches reporting.
     pub fn read(record: IncomingRecord) -> Self {
-        let decoded = decode::decode(&record).map_err(|error| error.0);
+        let span = tracing::info_span!(
+            "kafka.consume",
+            otel.kind = "consumer",
+            consumer = CONSUMER,
+            topic = %record.topic,
+            partition = record.partition,
+            offset = record.offset,
+        );
+        otc_shared::telemetry::set_parent(
+            &span,
+            record.headers.get(header::TRACEPARENT),
+            record.headers.get(header::TRACESTATE),
+        );
+        let decoded = span.in_scope(|| decode::decode(&record).map_err(|error| error.0));
         Self { record, decoded }
     }
 }
