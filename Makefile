@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run simulate stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning bench-reporting
+.PHONY: help run simulate stop status test lint fmt sqlx-prepare infra-up infra-down infra-status infra-reset token bench-orders bench-invoices bench-payments bench-credit bench-dunning bench-reporting bench-pipeline
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,14 @@ token: ## Mint a local token: make token TENANT=acme ROLES="ar_clerk collector"
 # Release builds of the benchmark and of the otc-order it starts: the test kit
 # looks for service binaries in OTC_BIN_DIR. Queries are checked against the
 # committed .sqlx data unless SQLX_OFFLINE=false and DATABASE_URL are given.
+bench-pipeline: ## Whole-pipeline benchmark (figures only): make bench-pipeline ARGS="--orders 2000 --rate 500"
+	@scripts/infra/infra.sh up
+	@eval "$$(scripts/infra/infra.sh env)" && export SQLX_OFFLINE=$${SQLX_OFFLINE:-true} \
+	  && cargo build --release -p otc-order -p otc-billing -p otc-payments -p otc-collections \
+	       -p otc-reporting -p otc-simulator --bins \
+	  && OTC_BIN_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release" \
+	     cargo run --release -p otc-bench --bin pipeline -- $(ARGS)
+
 bench-orders: ## Order ingestion benchmark (figures only): make bench-orders ARGS="--orders 5000"
 	@scripts/infra/infra.sh up
 	@eval "$$(scripts/infra/infra.sh env)" && export SQLX_OFFLINE=$${SQLX_OFFLINE:-true} \
