@@ -98,6 +98,22 @@ impl TestDatabase {
         value
     }
 
+    /// The first column of every row of `query`, over every tenant's rows.
+    pub async fn column<T>(&self, query: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        let mut tx = otc_shared::db::begin_for_all_tenants(&self.pool)
+            .await
+            .unwrap();
+        let values: Vec<T> = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        values
+    }
+
     /// Polls `query` (a scalar `bigint` count) until it reaches `expected`
     /// or the timeout passes; returns the last count.
     pub async fn wait_for_count(&self, query: &str, expected: i64, timeout: Duration) -> i64 {

@@ -4,7 +4,6 @@
 
 use std::process::Stdio;
 
-use rust_decimal::Decimal;
 use tokio::process::Command;
 
 use crate::process::{ServiceProcess, tool_path};
@@ -158,23 +157,22 @@ impl WholeSuite {
             )
             .await;
         assert_eq!(doubled, 0, "a shipment billed by two invoices");
-        for currency in ["EUR", "GBP", "USD"] {
-            let in_payments: Decimal = self
-                .payments_db
-                .scalar(&format!(
-                    "SELECT COALESCE(SUM(open_amount), 0) FROM open_items WHERE currency = '{currency}'"
-                ))
-                .await;
-            let in_reporting: Decimal = self
-                .reporting_db
-                .scalar(&format!(
-                    "SELECT COALESCE(SUM(d.amount + COALESCE((SELECT SUM(m.amount) FROM movements m
-                       WHERE m.tenant = d.tenant AND m.item_id = d.document_id), 0)), 0)
-                     FROM documents d WHERE d.currency = '{currency}'"
-                ))
-                .await;
-            assert_eq!(in_payments, in_reporting, "open AR in {currency}");
-        }
+        // Per customer and currency, to the cent: payments' open items
+        // against reporting's documents and their movements.
+        let query_payments = "SELECT customer_id::text || ' ' || currency || ' ' || \
+             SUM(open_amount)::numeric(20,2)::text FROM open_items \
+             GROUP BY customer_id, currency ORDER BY 1";
+        let query_reporting = "SELECT d.customer_id::text || ' ' || d.currency || ' ' || \
+             SUM(d.amount + COALESCE((SELECT SUM(m.amount) FROM movements m \
+                 WHERE m.tenant = d.tenant AND m.item_id = d.document_id), 0))::numeric(20,2)::text \
+             FROM documents d GROUP BY d.customer_id, d.currency ORDER BY 1";
+        let in_payments: Vec<String> = self.payments_db.column(query_payments).await;
+        let in_reporting: Vec<String> = self.reporting_db.column(query_reporting).await;
+        assert!(!in_payments.is_empty(), "no open items at all");
+        assert_eq!(
+            in_payments, in_reporting,
+            "open AR per customer and currency: payments vs reporting"
+        );
     }
 }
 
