@@ -249,15 +249,15 @@ async fn apply(
     mut client: PaymentServiceClient<Channel>,
     arguments: ApplyArguments,
 ) -> Result<ExitCode, Failure> {
+    let receipt = client
+        .get_receipt(endpoints.request(GetReceiptRequest {
+            receipt_id: arguments.receipt.clone(),
+        })?)
+        .await
+        .map_err(refused)?
+        .into_inner();
     let (allocations, customer) = match arguments.suggestion {
         Some(rank) => {
-            let receipt = client
-                .get_receipt(endpoints.request(GetReceiptRequest {
-                    receipt_id: arguments.receipt.clone(),
-                })?)
-                .await
-                .map_err(refused)?
-                .into_inner();
             let suggestion = receipt
                 .suggestions
                 .into_iter()
@@ -272,13 +272,6 @@ async fn apply(
             (suggestion.allocations, customer)
         }
         None => {
-            let receipt = client
-                .get_receipt(endpoints.request(GetReceiptRequest {
-                    receipt_id: arguments.receipt.clone(),
-                })?)
-                .await
-                .map_err(refused)?
-                .into_inner();
             let currency = receipt
                 .amount
                 .map(|money| money.currency_code)
