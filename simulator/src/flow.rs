@@ -930,8 +930,10 @@ impl Simulation<'_> {
                     },
                 }));
             } else {
+                // The bank's entry reference: unique within the statement.
+                let sequence = lines.values().map(Vec::len).sum::<usize>() + 1;
                 let mut line = Line::credit(
-                    &format!("SIM{:06}", self.rng.u32(..1_000_000)),
+                    &format!("SIM{sequence:06}"),
                     &amount.to_string(),
                     &payer,
                     &account,
