@@ -39,7 +39,7 @@ use otc_proto::order::{
 };
 use otc_proto::payments::payment_service_client::PaymentServiceClient;
 use otc_proto::payments::{ImportStatementRequest, RegisterWebhookProviderRequest};
-use otc_proto::types::{Money, PageRequest, PostalAddress};
+use otc_proto::types::{Money, PageInfo, PageRequest, PostalAddress};
 use otc_shared::auth::{Role, TokenIssuer};
 use otc_shared::ids::TenantId;
 
@@ -163,6 +163,36 @@ where
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             other => return other,
+        }
+    }
+}
+
+/// Every row of a paged list, 500 a page, each page retried while the
+/// service is away.
+async fn every_page<T, F, Fut>(
+    timeout: Duration,
+    what: &str,
+    mut fetch: F,
+) -> anyhow::Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<PageInfo>), Status>>,
+{
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (rows, page) = retry(timeout, || {
+            fetch(PageRequest {
+                page_size: 500,
+                page_token: token.clone(),
+            })
+        })
+        .await
+        .with_context(|| what.to_owned())?;
+        all.extend(rows);
+        token = page.map(|page| page.next_page_token).unwrap_or_default();
+        if token.is_empty() {
+            return Ok(all);
         }
     }
 }
@@ -499,32 +529,18 @@ impl Simulation<'_> {
     /// Every order of the tenant, as the order service has them.
     async fn list_orders(&self) -> anyhow::Result<Vec<Order>> {
         let client = OrderServiceClient::new(self.channels.order.clone());
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = retry(self.timeout(), || {
-                let mut client = client.clone();
-                let request = self.request(ListOrdersRequest {
-                    page: Some(PageRequest {
-                        page_size: 500,
-                        page_token: token.clone(),
-                    }),
-                    ..ListOrdersRequest::default()
-                });
-                async move { client.list_orders(request).await }
-            })
-            .await
-            .context("listing orders")?
-            .into_inner();
-            all.extend(page.orders);
-            token = page
-                .page
-                .map(|page| page.next_page_token)
-                .unwrap_or_default();
-            if token.is_empty() {
-                return Ok(all);
+        every_page(self.timeout(), "listing orders", |page| {
+            let mut client = client.clone();
+            let request = self.request(ListOrdersRequest {
+                page: Some(page),
+                ..ListOrdersRequest::default()
+            });
+            async move {
+                let listed = client.list_orders(request).await?.into_inner();
+                Ok((listed.orders, listed.page))
             }
-        }
+        })
+        .await
     }
 
     async fn orders(&mut self, customers: &[Customer]) -> anyhow::Result<Vec<Order>> {
@@ -617,32 +633,18 @@ impl Simulation<'_> {
 
     async fn list_invoices(&self) -> anyhow::Result<Vec<Invoice>> {
         let client = InvoiceServiceClient::new(self.channels.billing.clone());
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = retry(self.timeout(), || {
-                let mut client = client.clone();
-                let request = self.request(ListInvoicesRequest {
-                    page: Some(PageRequest {
-                        page_size: 500,
-                        page_token: token.clone(),
-                    }),
-                    ..ListInvoicesRequest::default()
-                });
-                async move { client.list_invoices(request).await }
-            })
-            .await
-            .context("listing invoices")?
-            .into_inner();
-            all.extend(page.invoices);
-            token = page
-                .page
-                .map(|page| page.next_page_token)
-                .unwrap_or_default();
-            if token.is_empty() {
-                return Ok(all);
+        every_page(self.timeout(), "listing invoices", |page| {
+            let mut client = client.clone();
+            let request = self.request(ListInvoicesRequest {
+                page: Some(page),
+                ..ListInvoicesRequest::default()
+            });
+            async move {
+                let listed = client.list_invoices(request).await?.into_inner();
+                Ok((listed.invoices, listed.page))
             }
-        }
+        })
+        .await
     }
 
     async fn ship(&mut self, orders: &[Order]) -> anyhow::Result<Vec<Invoice>> {
