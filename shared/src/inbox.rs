@@ -121,6 +121,19 @@ pub trait EventHandler: Send + Sync + 'static {
         record: &IncomingRecord,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
+    /// Runs once at the start of a transaction that applies several records,
+    /// before any of them, so that a handler can take the locks the batch
+    /// will need in one consistent order (records come in log order, and two
+    /// transactions that lock the same rows in different orders deadlock).
+    /// A failure fails the batch, whose records are then applied one by one.
+    fn before_batch(
+        &self,
+        _transaction: &mut Transaction<'static, Postgres>,
+        _records: &[IncomingRecord],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Runs once per transaction, after every record of it was applied and
     /// before it commits, so that a handler can do in one go what the
     /// records of a batch asked for (failing it fails them all, and they are
@@ -497,7 +510,25 @@ impl<H: EventHandler> InboxConsumer<H> {
     /// kept, and the caller applies them one by one, where retries and
     /// dead-lettering happen.
     async fn apply_batch(&self, batch: &[IncomingRecord]) -> Option<Vec<Outcome>> {
-        let mut transaction = self.pool.begin().await.ok()?;
+        match self.try_batch(batch).await {
+            Ok(outcomes) => Some(outcomes),
+            Err(reason) => {
+                metrics::counter!("otc_consumer_batch_fallbacks_total", "consumer" => self.group_id.clone())
+                    .increment(1);
+                tracing::info!(
+                    consumer = %self.group_id,
+                    records = batch.len(),
+                    %reason,
+                    "batch not applied as a whole; applying its records one by one"
+                );
+                None
+            }
+        }
+    }
+
+    async fn try_batch(&self, batch: &[IncomingRecord]) -> Result<Vec<Outcome>, HandlerError> {
+        let mut transaction = self.pool.begin().await?;
+        self.handler.before_batch(&mut transaction, batch).await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for record in batch {
             let span = tracing::info_span!(
@@ -514,19 +545,18 @@ impl<H: EventHandler> InboxConsumer<H> {
                 record.headers.get(header::TRACEPARENT),
                 record.headers.get(header::TRACESTATE),
             );
-            let event_id = self.handler.event_id(record).ok()?;
+            let event_id = self.handler.event_id(record)?;
             let outcome = self
                 .apply_in(&mut transaction, record, &event_id)
                 .instrument(span)
-                .await
-                .ok()?;
+                .await?;
             outcomes.push(outcome);
         }
         if outcomes.contains(&Outcome::Applied) {
-            self.handler.before_commit(&mut transaction).await.ok()?;
+            self.handler.before_commit(&mut transaction).await?;
         }
-        transaction.commit().await.ok()?;
-        Some(outcomes)
+        transaction.commit().await?;
+        Ok(outcomes)
     }
 
     async fn dead_letter_with_retries(

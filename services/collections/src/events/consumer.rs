@@ -59,6 +59,33 @@ pub type Touched = Vec<Uuid>;
 pub struct Ledger;
 
 impl EventHandler for Ledger {
+    /// Every record is keyed by the customer it is about and re-assesses
+    /// that customer's credit under the lock of its status row: the batch
+    /// takes those locks first, in order, as a `CheckCredit` batch does.
+    async fn before_batch(
+        &self,
+        tx: &mut Tx,
+        records: &[IncomingRecord],
+    ) -> Result<(), HandlerError> {
+        let mut wanted: Vec<(String, Uuid)> = records
+            .iter()
+            .filter_map(|record| {
+                let tenant = record.headers.get(header::TENANT)?;
+                let customer = Uuid::parse_str(record.key_text()?).ok()?;
+                Some((tenant.to_owned(), customer))
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let (tenants, customers): (Vec<String>, Vec<Uuid>) = wanted.into_iter().unzip();
+        otc_shared::db::set_tenant(tx, otc_shared::db::ALL_TENANTS).await?;
+        crate::store::credit::lock_status_in_order(tx, &tenants, &customers).await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut Tx, record: &IncomingRecord) -> Result<(), HandlerError> {
         let Some(event_type) = record.headers.get(header::TYPE) else {
             return Ok(());

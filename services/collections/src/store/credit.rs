@@ -539,3 +539,28 @@ pub async fn set_on_hold_many(
     .await?;
     Ok(())
 }
+
+/// Locks the existing credit status rows of several customers, of any
+/// tenants, in (tenant, customer) order: what a consumer batch takes before
+/// applying its records, so that it and a `CheckCredit` batch (which locks in
+/// customer order too) wait for each other instead of deadlocking. Keys
+/// that are no customer's lock nothing; rows created later are locked when
+/// they are created.
+pub async fn lock_status_in_order(
+    tx: &mut Tx,
+    tenants: &[String],
+    customer_ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"SELECT s.customer_id FROM credit_status s
+           JOIN unnest($1::text[], $2::uuid[]) AS wanted (tenant, customer_id)
+             ON s.tenant = wanted.tenant AND s.customer_id = wanted.customer_id
+           ORDER BY s.tenant, s.customer_id
+           FOR UPDATE OF s"#,
+        tenants,
+        customer_ids,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(())
+}
