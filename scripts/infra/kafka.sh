@@ -21,7 +21,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 K_ROOT="$OTC_CACHE_DIR/kafka"
-K_HOME="$K_ROOT/$OTC_KAFKA_VERSION"
+# OTC_KAFKA_HOME: jars of another cache (a private broker for a test reuses them).
+K_HOME="${OTC_KAFKA_HOME:-$K_ROOT/$OTC_KAFKA_VERSION}"
 K_LIBS="$K_HOME/libs"
 K_DATA="$K_ROOT/data"
 K_CONF_DIR="$K_ROOT/config"

@@ -13,6 +13,7 @@ pub mod credit;
 pub mod kafka;
 pub mod mail;
 pub mod payments;
+pub mod private_infra;
 pub mod process;
 pub mod reporting;
 pub mod statements;
@@ -30,13 +31,20 @@ use std::str::FromStr;
 use otc_shared::auth::{LOCAL_DEV_HS256_SECRET, Role, TokenIssuer};
 use otc_shared::ids::TenantId;
 
-/// Where the test infrastructure is (the defaults match `infra.sh`).
+/// Where the test infrastructure is (the defaults match `infra.sh`), unless
+/// this test process runs on a [`private_infra::PrivateInfra`].
 pub fn pg_admin_url() -> String {
+    if let Some(private) = private_infra::current() {
+        return private.pg_admin_url.clone();
+    }
     std::env::var("OTC_PG_ADMIN_URL")
         .unwrap_or_else(|_| "postgres://otc:otc@127.0.0.1:55432/postgres".to_owned())
 }
 
 pub fn kafka_brokers() -> String {
+    if let Some(private) = private_infra::current() {
+        return private.kafka_brokers.clone();
+    }
     std::env::var("OTC_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:59092".to_owned())
 }
 

@@ -8,8 +8,9 @@
 //! balanced, reporting equal to payments, collections equal to payments;
 //! every poison record dead-lettered, nothing else.
 //!
-//! Broker and PostgreSQL restarts are not here: the test infrastructure is
-//! shared by the tests running beside this one.
+//! Broker and PostgreSQL restarts are in `suite_restarts.rs` (on an
+//! infrastructure of its own); duplicated and reordered deliveries in
+//! `suite_redelivery.rs`.
 
 use std::time::Duration;
 
