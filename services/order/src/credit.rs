@@ -26,8 +26,8 @@ const CHANNEL: &str = "otc_order_credit_check";
 /// A claimed order is not claimed again for this long (a crashed worker's
 /// claims come back after it).
 const LEASE_MILLIS: i64 = 30_000;
-/// Claimed batches worked on at once by one worker.
-const PARALLEL_BATCHES: usize = 3;
+/// Loops claiming, asking and recording batches side by side.
+const PARALLEL_BATCHES: usize = 4;
 
 #[derive(Clone)]
 pub struct CreditChecker {
@@ -74,7 +74,7 @@ impl CreditChecker {
         Self {
             pool,
             peer,
-            batch_size: 100,
+            batch_size: 50,
             concurrency: 32,
         }
     }
@@ -263,49 +263,81 @@ impl CreditChecker {
 
     /// Works until shutdown: woken by `pg_notify` when an order is placed or
     /// a hold may be lifted, and every second for retries that fall due.
+    /// `PARALLEL_BATCHES` loops claim, ask and record side by side, each at
+    /// its own pace (SKIP LOCKED keeps their claims apart), so that while one
+    /// waits for collections another records its answers.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut listener = self.listen().await;
         tracing::info!(peer = %self.peer.callee, "credit worker started");
+        // Every notification bumps the value; each loop sees a bump it has
+        // not seen yet even if it came while the loop was busy.
+        let (wake, woken) = tokio::sync::watch::channel(0_u64);
+        let loops: Vec<_> = (0..PARALLEL_BATCHES)
+            .map(|_| {
+                let this = self.clone();
+                let shutdown = shutdown.clone();
+                let mut woken = woken.clone();
+                tokio::spawn(async move { this.work(&shutdown, &mut woken).await })
+            })
+            .collect();
+        drop(woken);
         loop {
-            // Several batches in flight: while one waits for collections,
-            // another commits (SKIP LOCKED keeps them apart).
-            let rounds =
-                futures::future::join_all((0..PARALLEL_BATCHES).map(|_| self.run_once())).await;
-            let mut full = false;
-            for round in rounds {
-                match round {
-                    Ok(claimed) => {
-                        full |= i64::try_from(claimed).unwrap_or(i64::MAX) >= self.batch_size
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = format!("{error:#}"), "credit worker: batch failed")
-                    }
-                }
-            }
-            if shutdown.is_cancelled() {
-                break;
-            }
-            if full {
-                continue;
-            }
-            let wait = tokio::time::sleep(Duration::from_secs(1));
             match listener.as_mut() {
-                Some(listener) => tokio::select! {
+                Some(connection) => tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = wait => {}
-                    notification = listener.recv() => {
+                    notification = connection.recv() => {
                         if let Err(error) = notification {
                             tracing::debug!(%error, "LISTEN connection lost; it reconnects");
                         }
+                        wake.send_modify(|count| *count = count.wrapping_add(1));
                     }
                 },
-                None => tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = wait => {}
-                },
+                None => {
+                    shutdown.cancelled().await;
+                    break;
+                }
+            }
+        }
+        for worker in loops {
+            if let Err(error) = worker.await {
+                tracing::warn!(%error, "a credit worker loop ended abnormally");
             }
         }
         tracing::info!("credit worker stopped");
         Ok(())
+    }
+
+    /// One loop of the worker: a batch as long as batches come full, then
+    /// a wait for a notification or a second.
+    async fn work(
+        &self,
+        shutdown: &CancellationToken,
+        woken: &mut tokio::sync::watch::Receiver<u64>,
+    ) {
+        while !shutdown.is_cancelled() {
+            let full = match self.run_once().await {
+                Ok(claimed) => i64::try_from(claimed).unwrap_or(i64::MAX) >= self.batch_size,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "credit worker: batch failed");
+                    false
+                }
+            };
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                changed = woken.changed() => {
+                    if changed.is_err() {
+                        // The notifier is gone: poll once a second.
+                        tokio::select! {
+                            () = shutdown.cancelled() => break,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        }
     }
 }
