@@ -53,6 +53,7 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         context.pool.clone(),
         payments.webhook_tolerance_seconds,
     ));
+    let items_arrived = std::sync::Arc::new(tokio::sync::Notify::new());
     application.add_consumer(InboxConsumer::new(
         SERVICE.name,
         "projections",
@@ -60,7 +61,7 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
         context.pool.clone(),
         context.kafka.clone(),
         context.producer.clone(),
-        events::consumer::Projections,
+        events::consumer::Projections::new(std::sync::Arc::clone(&items_arrived)),
     ));
     let scheduler = workers::direct_debit::DirectDebitScheduler::new(
         context.pool.clone(),
@@ -72,6 +73,7 @@ pub fn install(application: &mut Application) -> anyhow::Result<()> {
     let rematcher = workers::rematch::ExceptionRematcher::new(
         context.pool.clone(),
         payments.rematch_interval_seconds,
+        items_arrived,
     );
     application.add_background_task("exception re-match", move |shutdown| {
         rematcher.run(shutdown)

@@ -9,8 +9,9 @@ pub struct PaymentsSettings {
     pub webhook_tolerance_seconds: i64,
     /// How often the direct-debit scheduler looks for due invoices.
     pub direct_debit_interval_seconds: u64,
-    /// How often the exception queue is matched again against items
-    /// projected since.
+    /// The longest time between two re-matches of the exception queue
+    /// against items projected since (a re-match also runs soon after new
+    /// invoices or debit notes are projected).
     pub rematch_interval_seconds: u64,
 }
 

@@ -4,7 +4,10 @@
 //! reduce them). Each event applies once (inbox); an older customer version
 //! changes nothing.
 
+use std::sync::Arc;
+
 use sqlx::{Postgres, Transaction};
+use tokio::sync::Notify;
 
 use crate::store::customers::{self, MasterData};
 use crate::store::open_items::{self, NewCreditNote, NewOpenItem};
@@ -18,7 +21,17 @@ pub const INVOICE_ISSUED: &str = "otc.billing.v1.InvoiceIssued";
 pub const DEBIT_NOTE_ISSUED: &str = "otc.billing.v1.DebitNoteIssued";
 pub const CREDIT_NOTE_ISSUED: &str = "otc.billing.v1.CreditNoteIssued";
 
-pub struct Projections;
+pub struct Projections {
+    /// Told when an invoice or a debit note was projected, so that the
+    /// exception re-match looks at the receipts that waited for it.
+    items_arrived: Arc<Notify>,
+}
+
+impl Projections {
+    pub fn new(items_arrived: Arc<Notify>) -> Self {
+        Self { items_arrived }
+    }
+}
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -26,8 +39,16 @@ impl EventHandler for Projections {
     async fn apply(&self, tx: &mut Tx, record: &IncomingRecord) -> Result<(), HandlerError> {
         match record.headers.get(header::TYPE) {
             Some(CUSTOMER_UPSERTED) => customer_upserted(tx, record).await,
-            Some(INVOICE_ISSUED) => invoice_issued(tx, record).await,
-            Some(DEBIT_NOTE_ISSUED) => debit_note_issued(tx, record).await,
+            Some(INVOICE_ISSUED) => {
+                invoice_issued(tx, record).await?;
+                self.items_arrived.notify_one();
+                Ok(())
+            }
+            Some(DEBIT_NOTE_ISSUED) => {
+                debit_note_issued(tx, record).await?;
+                self.items_arrived.notify_one();
+                Ok(())
+            }
             Some(CREDIT_NOTE_ISSUED) => credit_note_issued(tx, record).await,
             _ => Ok(()),
         }
