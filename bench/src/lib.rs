@@ -4,6 +4,7 @@
 
 pub mod billing_backlog;
 pub mod figures;
+pub mod hops;
 pub mod master_data;
 pub mod order_events;
 pub mod probes;

@@ -64,9 +64,32 @@ pub async fn from_start(topic: &str, purpose: &str) -> anyhow::Result<StreamCons
 }
 
 /// A consumer of every partition of `topic` that reads only what is
-/// published from now on (a latency probe, not a backlog reader).
+/// published from now on (a latency probe, not a backlog reader). The end
+/// offsets are resolved before it returns: `Offset::End` would be resolved
+/// at the first fetch, and skip what was published in between.
 pub async fn from_end(topic: &str, purpose: &str) -> anyhow::Result<StreamConsumer> {
-    assigned(topic, purpose, Offset::End).await
+    let partitions = partitions_of(topic).await?;
+    let topic_owned = topic.to_owned();
+    let ends = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(i32, i64)>> {
+        let consumer: BaseConsumer = reader_config("watermarks").create()?;
+        partitions
+            .into_iter()
+            .map(|partition| {
+                let (_, high) =
+                    consumer.fetch_watermarks(&topic_owned, partition, Duration::from_secs(10))?;
+                Ok((partition, high))
+            })
+            .collect()
+    })
+    .await?
+    .with_context(|| format!("cannot read the end offsets of {topic}"))?;
+    let mut assignment = TopicPartitionList::new();
+    for (partition, end) in ends {
+        assignment.add_partition_offset(topic, partition, Offset::Offset(end))?;
+    }
+    let consumer: StreamConsumer = reader_config(purpose).create()?;
+    consumer.assign(&assignment)?;
+    Ok(consumer)
 }
 
 async fn assigned(topic: &str, purpose: &str, offset: Offset) -> anyhow::Result<StreamConsumer> {

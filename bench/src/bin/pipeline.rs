@@ -286,6 +286,33 @@ struct Phase {
     elapsed: Duration,
     latencies: Latencies,
     processes: Vec<(String, f64, u64)>,
+    /// CPU of PostgreSQL (postmaster and backends) and of the Kafka broker,
+    /// in % of one core, and the share of the whole machine that was busy.
+    infrastructure: (Option<f64>, Option<f64>, Option<f64>),
+    /// When each order was handed to the producer (epoch seconds), by
+    /// external order id.
+    published: HashMap<String, f64>,
+}
+
+/// CPU counters at one moment of a phase.
+struct Sample {
+    at: Instant,
+    services: Vec<(u64, u64)>,
+    postgres: Option<u64>,
+    kafka: Option<u64>,
+    machine: Option<(u64, u64)>,
+}
+
+/// The broker's process: a `java` whose command line runs `kafka.Kafka`.
+fn kafka_pid() -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains("kafka.Kafka"))
+        })
 }
 
 #[allow(clippy::too_many_lines)]
@@ -324,9 +351,25 @@ async fn phase(
         .iter()
         .filter_map(|(name, process)| Some(((*name).to_owned(), process.pid()?.as_raw())))
         .collect();
-    let before: Vec<(u64, u64)> = pids.iter().map(|(_, pid)| usage(*pid)).collect();
+    let postgres = probes::PostgresProcesses::locate(&suite.order_db.pool).await;
+    let kafka = kafka_pid();
+    // Services' (ticks, RSS), then PostgreSQL and Kafka ticks and the
+    // machine's (busy, total) ticks.
+    let sample = || Sample {
+        at: Instant::now(),
+        services: pids.iter().map(|(_, pid)| usage(*pid)).collect(),
+        postgres: postgres.as_ref().and_then(probes::PostgresProcesses::ticks),
+        kafka: kafka.map(|pid| usage(pid).0),
+        machine: probes::machine_ticks().ok(),
+    };
+    let first = sample();
+    // The latest sample taken while orders were still completing: CPU is
+    // averaged up to it, not over an idle wait for orders that never come.
+    let mut busy_until: Option<Sample> = None;
+    let mut reported = 0_usize;
 
     let mut flights: HashMap<String, Flight> = HashMap::new();
+    let mut published_at: HashMap<String, f64> = HashMap::new();
     let mut by_order_id: HashMap<String, String> = HashMap::new();
     let mut by_invoice: HashMap<String, String> = HashMap::new();
     let mut waiting_aging: HashMap<String, Vec<String>> = HashMap::new();
@@ -350,6 +393,7 @@ async fn phase(
         while sent < arguments.orders && Instant::now() >= next_send {
             let external = format!("{prefix}{sent}");
             let customer = sent % world.customers.len();
+            published_at.insert(external.clone(), otc_bench::hops::now());
             send(
                 &producer,
                 orders_topic.clone(),
@@ -483,6 +527,10 @@ async fn phase(
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
+            if completed > reported {
+                reported = completed;
+                busy_until = Some(sample());
+            }
             println!(
                 "  {name}: {sent} sent, {} approved, {} invoiced, {} paid, {completed} through ({:.0}/s so far)",
                 stages[0],
@@ -493,12 +541,34 @@ async fn phase(
         }
     }
     let elapsed = last_completion.saturating_duration_since(started);
-    let after: Vec<(u64, u64)> = pids.iter().map(|(_, pid)| usage(*pid)).collect();
+    let last = if completed == arguments.orders {
+        sample()
+    } else {
+        busy_until.unwrap_or_else(sample)
+    };
     let ticks_per_second = probes::clock_ticks_per_second() as f64;
-    let wall = started.elapsed().as_secs_f64().max(0.001);
+    let wall = last
+        .at
+        .saturating_duration_since(first.at)
+        .as_secs_f64()
+        .max(0.001);
+    let share = |now: Option<u64>, then: Option<u64>| {
+        Some(now?.saturating_sub(then?) as f64 / ticks_per_second / wall * 100.0)
+    };
+    let machine = match (last.machine, first.machine) {
+        (Some((busy, total)), Some((busy_before, total_before))) if total > total_before => {
+            Some(100.0 * busy.saturating_sub(busy_before) as f64 / (total - total_before) as f64)
+        }
+        _ => None,
+    };
+    let infrastructure = (
+        share(last.postgres, first.postgres),
+        share(last.kafka, first.kafka),
+        machine,
+    );
     let processes = pids
         .iter()
-        .zip(before.iter().zip(&after))
+        .zip(first.services.iter().zip(&last.services))
         .map(|((name, _), ((ticks_before, _), (ticks_after, rss)))| {
             let cpu = (ticks_after.saturating_sub(*ticks_before)) as f64 / ticks_per_second / wall
                 * 100.0;
@@ -506,6 +576,8 @@ async fn phase(
         })
         .collect();
     Ok(Phase {
+        published: published_at,
+        infrastructure,
         name: name.to_owned(),
         completed,
         elapsed,
@@ -614,6 +686,12 @@ fn print_phase(phase: &Phase, arguments: &Arguments) {
     for (name, cpu, rss) in &phase.processes {
         println!("  {name:<13} {cpu:>8.0} %            {:>6} MiB", rss / 1024);
     }
+    let (postgres, kafka, machine) = phase.infrastructure;
+    let percent =
+        |value: Option<f64>| value.map_or_else(|| "?".to_owned(), |value| format!("{value:.0} %"));
+    println!("  PostgreSQL    {:>10}", percent(postgres));
+    println!("  Kafka broker  {:>10}", percent(kafka));
+    println!("  machine busy  {:>10} of both cores", percent(machine));
 }
 
 #[tokio::main]
@@ -632,6 +710,7 @@ async fn main() -> anyhow::Result<()> {
         world.customers.len(),
         arguments.orders
     );
+    let offered_from = otc_bench::hops::now();
     let offered = phase(
         &format!("Offered rate {} orders/s", arguments.rate),
         &world,
@@ -642,6 +721,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     print_phase(&offered, &arguments);
+    let saturation_from = otc_bench::hops::now();
     let saturation = phase(
         "Saturation (all orders at once)",
         &world,
@@ -652,6 +732,34 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     print_phase(&saturation, &arguments);
+    for (title, since, until, published) in [
+        (
+            "offered rate",
+            offered_from,
+            saturation_from,
+            &offered.published,
+        ),
+        (
+            "saturation",
+            saturation_from,
+            otc_bench::hops::now(),
+            &saturation.published,
+        ),
+    ] {
+        let mut hops = otc_bench::hops::measure(
+            &otc_bench::hops::Pools {
+                order: &suite.order_db.pool,
+                billing: &suite.billing_db.pool,
+                payments: &suite.payments_db.pool,
+                reporting: &suite.reporting_db.pool,
+            },
+            published,
+            since,
+            until,
+        )
+        .await?;
+        otc_bench::hops::print(title, &mut hops);
+    }
 
     // The raw limits, on the same machine in the same run.
     let records = upstream::orders("RAW-", arguments.orders * 4, 50, 5)?;
