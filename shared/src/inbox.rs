@@ -194,6 +194,63 @@ pub struct InboxConsumer<H> {
 /// applied in order while different partitions are applied side by side.
 pub const DEFAULT_LANES: usize = 4;
 
+/// A client that reports nothing but errors for this long is replaced.
+pub const STUCK_AFTER: Duration = Duration::from_secs(20);
+
+/// Errors closer together than this belong to one streak; a quiet gap
+/// (the client recovered and there was simply nothing to read) ends it.
+const STREAK_GAP: Duration = Duration::from_secs(3);
+
+/// Consecutive client errors with nothing read between them.
+#[derive(Debug, Default)]
+pub struct ErrorStreak {
+    first: Option<std::time::Instant>,
+    last: Option<std::time::Instant>,
+    count: u64,
+    logged: Option<std::time::Instant>,
+}
+
+impl ErrorStreak {
+    /// Whether to log the error about to be counted: at most one every 5 s.
+    pub fn should_log(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let log = self
+            .logged
+            .is_none_or(|logged| now.duration_since(logged) >= Duration::from_secs(5));
+        if log {
+            self.logged = Some(now);
+        }
+        log
+    }
+
+    /// Errors counted in this streak.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Counts an error now; `true` once errors have come without a record
+    /// and without a quiet gap for [`STUCK_AFTER`].
+    pub fn failed_too_long(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_none_or(|last| now.duration_since(last) > STREAK_GAP)
+        {
+            self.first = Some(now);
+            self.count = 0;
+        }
+        self.last = Some(now);
+        self.count += 1;
+        self.first
+            .is_some_and(|first| now.duration_since(first) >= STUCK_AFTER)
+    }
+
+    /// A record was read: the client works.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// At most this many waiting records of a lane are applied in one transaction.
 pub const MAX_BATCH: usize = 32;
 
@@ -284,32 +341,81 @@ impl<H: EventHandler> InboxConsumer<H> {
         if self.kafka.create_topics {
             crate::kafka::ensure_topics(&self.kafka, &self.topic_specs()).await?;
         }
-        let consumer = std::sync::Arc::new(self.create_consumer()?);
-        let lanes = self.lanes;
-        tracing::info!(consumer = %self.group_id, topics = ?self.topics, lanes, "consumer started");
+        tracing::info!(consumer = %self.group_id, topics = ?self.topics, lanes = self.lanes, "consumer started");
         let this = std::sync::Arc::new(self);
+        loop {
+            let consumer = std::sync::Arc::new(this.create_consumer()?);
+            let stuck = Self::session(&this, &consumer, &shutdown).await;
+            if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+                // Nothing consumed yet is the usual cause; the inbox covers redelivery anyway.
+                tracing::debug!(consumer = %this.group_id, %error, "final offset commit");
+            }
+            if !stuck || shutdown.is_cancelled() {
+                break;
+            }
+            // Seen after a broker restart: one client of several kept
+            // reporting every broker down long after the broker was back.
+            // A new client starts from the committed offsets; the inbox
+            // makes whatever it reads again harmless.
+            metrics::counter!("otc_consumer_restarts_total", "consumer" => this.group_id.clone())
+                .increment(1);
+            tracing::warn!(
+                consumer = %this.group_id,
+                after = ?STUCK_AFTER,
+                "the Kafka client reported only errors; creating it again"
+            );
+        }
+        tracing::info!(consumer = %this.group_id, "consumer stopped");
+        Ok(())
+    }
+
+    /// Reads with one client until shutdown, or until it has reported
+    /// nothing but errors for [`STUCK_AFTER`] (`true`); the lanes have
+    /// applied everything they were handed when it returns.
+    async fn session(
+        this: &std::sync::Arc<Self>,
+        consumer: &std::sync::Arc<StreamConsumer>,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let lanes = this.lanes;
         let mut senders = Vec::with_capacity(lanes);
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..lanes {
             let (sender, receiver) = tokio::sync::mpsc::channel::<IncomingRecord>(64);
             senders.push(sender);
             workers.spawn(Self::lane(
-                std::sync::Arc::clone(&this),
-                std::sync::Arc::clone(&consumer),
+                std::sync::Arc::clone(this),
+                std::sync::Arc::clone(consumer),
                 receiver,
                 shutdown.clone(),
             ));
         }
+        let mut failing = ErrorStreak::default();
+        let mut stuck = false;
         loop {
             let message = tokio::select! {
                 () = shutdown.cancelled() => break,
                 received = consumer.recv() => received,
             };
             let record = match message {
-                Ok(message) => IncomingRecord::from_message(&message),
+                Ok(message) => {
+                    failing.reset();
+                    IncomingRecord::from_message(&message)
+                }
                 Err(error) => {
-                    tracing::warn!(consumer = %this.group_id, %error, "Kafka consumer error");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    // No pause here: the client queues an error event per
+                    // failed connection attempt while the broker is away, and
+                    // a reader that paused after each would still be working
+                    // through that backlog long after the broker came back,
+                    // with the records waiting behind it. `recv` waits for
+                    // the next event, so this is no busy loop.
+                    if failing.should_log() {
+                        tracing::warn!(consumer = %this.group_id, %error, errors = failing.count() + 1, "Kafka consumer error");
+                    }
+                    if failing.failed_too_long() {
+                        stuck = true;
+                        break;
+                    }
                     continue;
                 }
             };
@@ -329,12 +435,7 @@ impl<H: EventHandler> InboxConsumer<H> {
         }
         drop(senders);
         while workers.join_next().await.is_some() {}
-        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-            // Nothing consumed yet is the usual cause; the inbox covers redelivery anyway.
-            tracing::debug!(consumer = %this.group_id, %error, "final offset commit");
-        }
-        tracing::info!(consumer = %this.group_id, "consumer stopped");
-        Ok(())
+        stuck
     }
 
     async fn lane(

@@ -79,6 +79,17 @@ pub struct ReadModelConsumer {
 /// Records waiting to be folded, and when the first of them came.
 struct Pending {
     records: Vec<IncomingRecord>,
+    /// The client reported an error instead of a first record.
+    failed: bool,
+}
+
+/// Why a generation's consuming ended before shutdown.
+enum Ended {
+    /// The read models were rebuilt: fold again from offset 0.
+    Rebuilt(i32),
+    /// The client reported nothing but errors for
+    /// [`otc_shared::inbox::STUCK_AFTER`]: create it again.
+    StuckClient,
 }
 
 impl ReadModelConsumer {
@@ -183,11 +194,19 @@ impl ReadModelConsumer {
             consumer.unsubscribe();
             match outcome {
                 Ok(()) => break,
-                Err(next) => {
+                Err(Ended::Rebuilt(next)) => {
                     tracing::info!(
                         from = generation,
                         to = next,
                         "read models rebuilt: folding again from offset 0"
+                    );
+                }
+                Err(Ended::StuckClient) => {
+                    metrics::counter!("otc_consumer_restarts_total", "consumer" => CONSUMER)
+                        .increment(1);
+                    tracing::warn!(
+                        after = ?otc_shared::inbox::STUCK_AFTER,
+                        "the Kafka client reported only errors; creating it again"
                     );
                 }
             }
@@ -203,13 +222,24 @@ impl ReadModelConsumer {
         consumer: &StreamConsumer,
         generation: i32,
         shutdown: &CancellationToken,
-    ) -> Result<(), i32> {
+    ) -> Result<(), Ended> {
         let mut last_check = Instant::now();
+        let mut failing = otc_shared::inbox::ErrorStreak::default();
         loop {
             let pending = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 pending = self.collect(consumer) => pending,
             };
+            if pending.failed {
+                if failing.should_log() {
+                    tracing::warn!(errors = failing.count() + 1, "Kafka consumer errors");
+                }
+                if failing.failed_too_long() {
+                    return Err(Ended::StuckClient);
+                }
+            } else if !pending.records.is_empty() {
+                failing.reset();
+            }
             if pending.records.is_empty() {
                 self.behind.store(false, Ordering::Relaxed);
                 if last_check.elapsed() >= Duration::from_secs(1) {
@@ -217,7 +247,7 @@ impl ReadModelConsumer {
                     if let Ok(current) = self.generation().await
                         && current != generation
                     {
-                        return Err(current);
+                        return Err(Ended::Rebuilt(current));
                     }
                 }
                 continue;
@@ -247,7 +277,7 @@ impl ReadModelConsumer {
                         self.snapshots.notify_one();
                     }
                 }
-                Some(Err(next)) => return Err(next),
+                Some(Err(next)) => return Err(Ended::Rebuilt(next)),
                 // Shut down mid-retry: nothing of the batch is stored.
                 None => return Ok(()),
             }
@@ -260,11 +290,20 @@ impl ReadModelConsumer {
         let mut records = Vec::new();
         let first = tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await;
         match first {
-            Err(_) => return Pending { records },
+            Err(_) => {
+                return Pending {
+                    records,
+                    failed: false,
+                };
+            }
             Ok(Err(error)) => {
-                tracing::warn!(%error, "Kafka consumer error");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                return Pending { records };
+                // No pause (see the inbox consumer): the client's queued
+                // error events are worked through at once, not one per pause.
+                tracing::debug!(%error, "Kafka consumer error");
+                return Pending {
+                    records,
+                    failed: true,
+                };
             }
             Ok(Ok(message)) => records.push(IncomingRecord::from_message(&message)),
         }
@@ -280,7 +319,10 @@ impl ReadModelConsumer {
                 Err(_) => break,
             }
         }
-        Pending { records }
+        Pending {
+            records,
+            failed: false,
+        }
     }
 
     /// Folds a batch, retrying transient failures; `None` on shutdown,
