@@ -39,9 +39,20 @@ fn repository_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+/// A free port below Linux's ephemeral range (32768-60999). A port from
+/// that range can be taken, while its server is stopped, by a client's own
+/// outgoing connection to it (TCP self-connect: source port = destination
+/// port), and the restarted server then cannot have it back.
+fn free_ports() -> anyhow::Result<[u16; 3]> {
+    let start = u16::try_from(std::process::id() % 12_000)?;
+    let found: Vec<u16> = (0..4_000_u16)
+        .map(|offset| 20_000 + (start + offset * 7) % 12_000)
+        .filter(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .take(3)
+        .collect();
+    found
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("not three free ports between 20000 and 32000"))
 }
 
 /// The Kafka jars of the shared cache, if they are complete.
@@ -66,7 +77,7 @@ impl PrivateInfra {
         );
         let root = std::env::temp_dir().join(format!("otc-private-{}", crate::unique_suffix()));
         std::fs::create_dir_all(&root)?;
-        let (pg_port, kafka_port, controller_port) = (free_port()?, free_port()?, free_port()?);
+        let [pg_port, kafka_port, controller_port] = free_ports()?;
         let mut environment = vec![
             ("OTC_CACHE_DIR".to_owned(), root.display().to_string()),
             ("OTC_PG_PORT".to_owned(), pg_port.to_string()),
@@ -143,6 +154,14 @@ impl Drop for PrivateInfra {
                     self.root.display()
                 );
             }
+        }
+        if std::thread::panicking() {
+            // Kept for the post-mortem: the broker's and the cluster's logs.
+            eprintln!(
+                "the private infrastructure's logs are kept in {}",
+                self.root.join("logs").display()
+            );
+            return;
         }
         // Best effort: the data belongs to the postgres user and root.
         let _ = std::fs::remove_dir_all(&self.root);

@@ -3,8 +3,10 @@
 //! drive them, and the books checked from the services' own tables.
 
 use std::process::Stdio;
+use std::time::Duration;
 
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 use crate::process::{ServiceProcess, tool_path};
 use crate::suite::new_namespace;
@@ -130,6 +132,34 @@ impl WholeSuite {
         command
     }
 
+    /// Starts the simulator for `tenant`; read its output line by line
+    /// while doing something to the suite, then [`SimulatorRun::finish`].
+    pub fn run_simulator(&self, tenant: &str, customers: u32) -> SimulatorRun {
+        let mut child = self.simulator(tenant, customers).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        SimulatorRun {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            output: String::new(),
+        }
+    }
+
+    /// Nothing lost or doubled by the simulator's business: two orders per
+    /// customer, one issued invoice per shipment billed.
+    pub async fn assert_nothing_doubled(&self, customers: u32) {
+        let orders: i64 = self.order_db.scalar("SELECT count(*) FROM orders").await;
+        assert_eq!(orders, i64::from(customers) * 2, "orders");
+        let invoices: i64 = self
+            .billing_db
+            .scalar("SELECT count(*) FROM invoices WHERE kind = 'invoice' AND status = 'issued'")
+            .await;
+        let shipments: i64 = self
+            .billing_db
+            .scalar("SELECT count(DISTINCT shipment_id) FROM billable_lines")
+            .await;
+        assert_eq!(invoices, shipments, "invoices per shipment");
+    }
+
     /// The invariants of DESIGN.md, from the services' own tables: cash
     /// received = applied + unapplied + refunded per currency; every shipped
     /// line billed, by exactly one invoice; reporting's open AR equal to
@@ -179,5 +209,56 @@ impl WholeSuite {
 impl Drop for WholeSuite {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.documents);
+    }
+}
+
+/// A simulator running against the suite, read as it goes.
+pub struct SimulatorRun {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// Everything it printed so far.
+    pub output: String,
+}
+
+impl SimulatorRun {
+    /// Its next line of output; `None` once it closed its output. Fails
+    /// the test if it prints nothing for 10 minutes.
+    pub async fn next_line(&mut self) -> Option<String> {
+        let line = tokio::time::timeout(Duration::from_secs(600), self.lines.next_line())
+            .await
+            .expect("the simulation stalled")
+            .unwrap()?;
+        self.output.push_str(&line);
+        self.output.push('\n');
+        Some(line)
+    }
+
+    /// Reads the rest, waits for it to end and checks that it succeeded
+    /// and that its summary found the books balanced (cash received =
+    /// applied + unapplied + refunded, collections equal to payments);
+    /// returns everything it printed.
+    pub async fn finish(mut self) -> String {
+        while self.next_line().await.is_some() {}
+        let status = self.child.wait().await.unwrap();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            pipe.read_to_string(&mut stderr).await.unwrap();
+        }
+        assert!(
+            status.success(),
+            "the simulation failed:\n{}\n{stderr}",
+            self.output
+        );
+        for expected in [
+            "cash received = applied + unapplied + refunded: holds in every currency",
+            "collections and payments agree for all",
+        ] {
+            assert!(
+                self.output.contains(expected),
+                "`{expected}` missing:\n{}",
+                self.output
+            );
+        }
+        self.output
     }
 }

@@ -14,8 +14,6 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-
 use otc_shared::events::{EventEnvelope, RecordHeaders};
 use otc_shared::kafka::topics;
 use otc_testkit::unique_suffix;
@@ -54,18 +52,9 @@ async fn the_books_hold_through_kill_9_of_every_service_and_poison_on_every_topi
         .unwrap();
     }
 
-    let mut simulator = suite.simulator(&tenant, CUSTOMERS).spawn().unwrap();
-    let stdout = simulator.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut output = String::new();
+    let mut simulation = suite.run_simulator(&tenant, CUSTOMERS);
     let mut killed: Vec<&str> = Vec::new();
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(600), lines.next_line())
-        .await
-        .expect("the simulation stalled")
-        .unwrap()
-    {
-        output.push_str(&line);
-        output.push('\n');
+    while let Some(line) = simulation.next_line().await {
         // Each service dies where it is busiest.
         let victims: &[&str] = if line.starts_with("[3/7]") {
             &["collections", "order"]
@@ -94,40 +83,13 @@ async fn the_books_hold_through_kill_9_of_every_service_and_poison_on_every_topi
             killed.push(victim);
         }
     }
-    let status = simulator.wait().await.unwrap();
-    let mut stderr = String::new();
-    if let Some(mut pipe) = simulator.stderr.take() {
-        use tokio::io::AsyncReadExt;
-        pipe.read_to_string(&mut stderr).await.unwrap();
-    }
-    assert!(
-        status.success(),
-        "the simulation failed:\n{output}\n{stderr}"
-    );
+    let output = simulation.finish().await;
     assert_eq!(
         killed,
         ["collections", "order", "billing", "reporting", "payments"],
         "{output}"
     );
-    for expected in [
-        "cash received = applied + unapplied + refunded: holds in every currency",
-        "collections and payments agree for all",
-    ] {
-        assert!(output.contains(expected), "`{expected}` missing:\n{output}");
-    }
-
-    // Nothing doubled: one order per order sent, one invoice per shipment.
-    let orders: i64 = suite.order_db.scalar("SELECT count(*) FROM orders").await;
-    assert_eq!(orders, i64::from(CUSTOMERS) * 2, "orders");
-    let invoices: i64 = suite
-        .billing_db
-        .scalar("SELECT count(*) FROM invoices WHERE kind = 'invoice' AND status = 'issued'")
-        .await;
-    let shipments: i64 = suite
-        .billing_db
-        .scalar("SELECT count(DISTINCT shipment_id) FROM billable_lines")
-        .await;
-    assert_eq!(invoices, shipments, "invoices per shipment");
+    suite.assert_nothing_doubled(CUSTOMERS).await;
     suite.assert_books().await;
     // Every poison record is in its consumer's dead letters: the order
     // service's two commerce topics, and the event topics each service reads.
