@@ -353,10 +353,11 @@ impl<H: EventHandler> InboxConsumer<H> {
             if !stuck || shutdown.is_cancelled() {
                 break;
             }
-            // Seen after a broker restart: one client of several kept
-            // reporting every broker down long after the broker was back.
-            // A new client starts from the committed offsets; the inbox
-            // makes whatever it reads again harmless.
+            // A safety net: a client that reports only errors, with no
+            // quiet gap, for STUCK_AFTER is replaced. A new client starts
+            // from the committed offsets; the inbox makes whatever it reads
+            // again harmless. (Slow reading of queued errors once looked
+            // like this after a broker restart; see `session`.)
             metrics::counter!("otc_consumer_restarts_total", "consumer" => this.group_id.clone())
                 .increment(1);
             tracing::warn!(
