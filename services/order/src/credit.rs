@@ -286,10 +286,17 @@ impl CreditChecker {
                 Some(connection) => tokio::select! {
                     () = shutdown.cancelled() => break,
                     notification = connection.recv() => {
-                        if let Err(error) = notification {
-                            tracing::debug!(%error, "LISTEN connection lost; it reconnects");
-                        }
                         wake.send_modify(|count| *count = count.wrapping_add(1));
+                        if let Err(error) = notification {
+                            // It reconnects on the next call; while the
+                            // database is away that fails at once, so pause
+                            // (the loops poll every second meanwhile).
+                            tracing::debug!(%error, "LISTEN connection lost; it reconnects");
+                            tokio::select! {
+                                () = shutdown.cancelled() => break,
+                                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
+                        }
                     }
                 },
                 None => {
