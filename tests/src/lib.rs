@@ -175,3 +175,17 @@ pub fn token(tenant_slug: &str, roles: &[Role]) -> anyhow::Result<String> {
         Duration::from_secs(3600),
     )?)
 }
+
+/// The fields an `INVALID_ARGUMENT` names in its `BadRequest` details
+/// (none when it has no such details).
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    tonic_types::StatusExt::get_error_details(status)
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|violation| violation.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}

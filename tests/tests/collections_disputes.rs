@@ -123,19 +123,6 @@ fn open_request(key: &str, customer: &str, items: Vec<DisputedItem>) -> OpenDisp
     }
 }
 
-fn field_of(status: &tonic::Status) -> Vec<String> {
-    let details = tonic_types::StatusExt::get_error_details(status);
-    details
-        .bad_request()
-        .map(|bad| {
-            bad.field_violations
-                .iter()
-                .map(|violation| violation.field.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn disputes_are_opened_over_grpc_and_once_per_deduction_and_flag_their_items() {
     let suite = CollectionsSuite::start("coll_disputes", &[]).await;
@@ -227,7 +214,10 @@ async fn disputes_are_opened_over_grpc_and_once_per_deduction_and_flag_their_ite
         .await
         .unwrap_err();
     assert_eq!(too_much.code(), Code::InvalidArgument);
-    assert_eq!(field_of(&too_much), ["items[0].amount.amount"]);
+    assert_eq!(
+        otc_testkit::violated_fields(&too_much),
+        ["items[0].amount.amount"]
+    );
     let foreign_item = suite
         .disputes()
         .open_dispute(suite.as_role(
@@ -236,7 +226,10 @@ async fn disputes_are_opened_over_grpc_and_once_per_deduction_and_flag_their_ite
         ))
         .await
         .unwrap_err();
-    assert_eq!(field_of(&foreign_item), ["items[0].item_id"]);
+    assert_eq!(
+        otc_testkit::violated_fields(&foreign_item),
+        ["items[0].item_id"]
+    );
     let mut bad_reason = open_request("cs-4", &customer, vec![item(&first, "1.00")]);
     bad_reason.reason_code = "MOOD".into();
     let status = suite
@@ -244,7 +237,7 @@ async fn disputes_are_opened_over_grpc_and_once_per_deduction_and_flag_their_ite
         .open_dispute(suite.as_role(bad_reason, Role::Collector))
         .await
         .unwrap_err();
-    assert_eq!(field_of(&status), ["reason_code"]);
+    assert_eq!(otc_testkit::violated_fields(&status), ["reason_code"]);
 
     // Roles: a sales associate may not open disputes, nor an executive.
     for role in [Role::SalesAssociate, Role::Executive, Role::CreditManager] {
@@ -389,7 +382,10 @@ async fn disputes_are_opened_over_grpc_and_once_per_deduction_and_flag_their_ite
         ))
         .await
         .unwrap_err();
-    assert_eq!(field_of(&bad_uri), ["attachment_uris[0]"]);
+    assert_eq!(
+        otc_testkit::violated_fields(&bad_uri),
+        ["attachment_uris[0]"]
+    );
     let rejected = suite
         .disputes()
         .resolve_dispute(suite.as_role(
@@ -570,13 +566,13 @@ async fn write_offs_apply_within_the_threshold_and_need_another_persons_approval
         .request_write_off(suite.as_role(request("wo-3", "450.01"), Role::Collector))
         .await
         .unwrap_err();
-    assert_eq!(field_of(&too_much), ["amount.amount"]);
+    assert_eq!(otc_testkit::violated_fields(&too_much), ["amount.amount"]);
     let zero = suite
         .write_offs()
         .request_write_off(suite.as_role(request("wo-4", "0"), Role::Collector))
         .await
         .unwrap_err();
-    assert_eq!(field_of(&zero), ["amount.amount"]);
+    assert_eq!(otc_testkit::violated_fields(&zero), ["amount.amount"]);
 
     let approved = suite
         .write_offs()

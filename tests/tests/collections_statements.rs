@@ -193,16 +193,6 @@ fn assert_adds_up(currency: &CurrencyStatement) {
     );
 }
 
-fn field_names(status: &tonic::Status) -> Vec<String> {
-    tonic_types::StatusExt::get_error_details(status)
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|violation| violation.field.clone())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_statement_adds_up_agrees_with_the_ledger_and_reads_back_as_a_pdf() {
     let suite = CollectionsSuite::start("coll_stmt", &[]).await;
@@ -481,19 +471,19 @@ async fn bad_statement_requests_name_every_field_and_others_see_nothing() {
     .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
     assert_eq!(
-        field_names(&bad),
+        otc_testkit::violated_fields(&bad),
         ["customer_id", "from_date", "to_date", "currency_code"]
     );
     let backwards = ask(request(&customer, today(), days_ago(1)), Role::Collector)
         .await
         .unwrap_err();
     assert_eq!(backwards.code(), Code::InvalidArgument);
-    assert_eq!(field_names(&backwards), ["to_date"]);
+    assert_eq!(otc_testkit::violated_fields(&backwards), ["to_date"]);
     let missing = ask(GetCustomerStatementRequest::default(), Role::Collector)
         .await
         .unwrap_err();
     assert_eq!(
-        field_names(&missing),
+        otc_testkit::violated_fields(&missing),
         ["customer_id", "from_date", "to_date"]
     );
 

@@ -44,21 +44,6 @@ fn channel(process: &ServiceProcess) -> Channel {
         .connect_lazy()
 }
 
-/// The fields a refusal names.
-fn fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|bad| {
-            bad.field_violations
-                .iter()
-                .map(|violation| violation.field.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A call refused as invalid, naming a field that `named` accepts.
 fn assert_refused<T>(result: Result<T, tonic::Status>, what: &str, named: impl Fn(&str) -> bool) {
     let Err(refused) = result else {
@@ -66,7 +51,9 @@ fn assert_refused<T>(result: Result<T, tonic::Status>, what: &str, named: impl F
     };
     assert_eq!(refused.code(), Code::InvalidArgument, "{what}: {refused:?}");
     assert!(
-        fields(&refused).iter().any(|field| named(field)),
+        otc_testkit::violated_fields(&refused)
+            .iter()
+            .any(|field| named(field)),
         "{what}: no such field named: {refused:?}"
     );
 }
@@ -176,7 +163,7 @@ async fn bad_input_at_every_edge_is_refused_by_name_and_changes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-    let named = fields(&refused);
+    let named = otc_testkit::violated_fields(&refused);
     for field in [
         "customer_ref",
         "lines[0].sku",
