@@ -80,6 +80,26 @@ pub fn machine_ticks() -> anyhow::Result<(u64, u64)> {
     Ok((busy, busy + idle + iowait))
 }
 
+/// Percent of all cores busy between two [`machine_ticks`] readings.
+pub fn busy_percent(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((busy_before, total_before), (busy, total)) = (before?, after?);
+    (total > total_before)
+        .then(|| 100.0 * busy.saturating_sub(busy_before) as f64 / (total - total_before) as f64)
+}
+
+/// The Kafka broker's process on this machine: a `java` whose command line
+/// runs `kafka.Kafka`.
+pub fn kafka_broker_pid() -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains("kafka.Kafka"))
+        })
+}
+
 pub fn clock_ticks_per_second() -> u64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -159,14 +179,7 @@ impl CpuSample {
         let delta = |now: Option<u64>, then: Option<u64>| {
             now.map(|now| ticks_to_duration(now.saturating_sub(then.unwrap_or(0))))
         };
-        let machine_busy = match (self.machine, before.machine) {
-            (Some((busy, total)), Some((busy_before, total_before))) if total > total_before => {
-                Some(
-                    100.0 * busy.saturating_sub(busy_before) as f64 / (total - total_before) as f64,
-                )
-            }
-            _ => None,
-        };
+        let machine_busy = busy_percent(before.machine, self.machine);
         CpuUse {
             wall,
             billing: delta(self.billing, None),

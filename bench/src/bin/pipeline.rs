@@ -303,18 +303,6 @@ struct Sample {
     machine: Option<(u64, u64)>,
 }
 
-/// The broker's process: a `java` whose command line runs `kafka.Kafka`.
-fn kafka_pid() -> Option<i32> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|line| String::from_utf8_lossy(&line).contains("kafka.Kafka"))
-        })
-}
-
 #[allow(clippy::too_many_lines)]
 async fn phase(
     name: &str,
@@ -352,7 +340,7 @@ async fn phase(
         .filter_map(|(name, process)| Some(((*name).to_owned(), process.pid()?.as_raw())))
         .collect();
     let postgres = probes::PostgresProcesses::locate(&suite.order_db.pool).await;
-    let kafka = kafka_pid();
+    let kafka = probes::kafka_broker_pid();
     // Services' (ticks, RSS), then PostgreSQL and Kafka ticks and the
     // machine's (busy, total) ticks.
     let sample = || Sample {
@@ -555,12 +543,7 @@ async fn phase(
     let share = |now: Option<u64>, then: Option<u64>| {
         Some(now?.saturating_sub(then?) as f64 / ticks_per_second / wall * 100.0)
     };
-    let machine = match (last.machine, first.machine) {
-        (Some((busy, total)), Some((busy_before, total_before))) if total > total_before => {
-            Some(100.0 * busy.saturating_sub(busy_before) as f64 / (total - total_before) as f64)
-        }
-        _ => None,
-    };
+    let machine = probes::busy_percent(first.machine, last.machine);
     let infrastructure = (
         share(last.postgres, first.postgres),
         share(last.kafka, first.kafka),
